@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - hidden cross-file interface of libhugepool, grouped by the
+ * file that defines each part (mimalloc's internal.h layout).
+ *
+ * Vocabulary follows mm/hugetlb.c: an hstate is one huge page size; a pool
+ * (struct hugepool) is this process's pool of pages of one size, with the
+ * hstate's counters; a subpool is a pool whose pages come from a parent pool
+ * under the kernel's hugepage_subpool accounting; a resv_map records the
+ * populated ranges of a region.
+ */
+#ifndef HUGEPOOL_INTERNAL_H
+#define HUGEPOOL_INTERNAL_H
+
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <hugepool/hugepool.h>
+#include "resv.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#define HP_ALIGN_UP(x, a)	(((x) + ((a) - 1)) & ~((a) - 1))
+#define HP_ALIGN_DOWN(x, a)	((x) & ~((a) - 1))
+#define hp_cold		__attribute__((cold))
+
+#define HP_MAX_NODES	64	/* nodes a pool can place pages on */
+#define HP_MAX_HSTATES	8
+#define HP_FREE_BINS_A	32	/* log2 bins of empty runs */
+
+/* ------------------------------------------------------------------------
+ * sys.c: the only file that calls the kernel. Every function returns 0 (or
+ * a count) on success and -errno on failure, so that a test can fail any
+ * call site through hp_sys_inject.
+ * ------------------------------------------------------------------------ */
+enum hp_sys_call {
+	HP_SYS_MMAP, HP_SYS_MUNMAP, HP_SYS_MREMAP, HP_SYS_MADVISE,
+	HP_SYS_MBIND, HP_SYS_SET_MEMPOLICY, HP_SYS_GET_MEMPOLICY,
+	HP_SYS_MOVE_PAGES, HP_SYS_MEMFD_CREATE, HP_SYS_FALLOCATE,
+	HP_SYS_FTRUNCATE, HP_SYS_OPEN, HP_SYS_READ, HP_SYS_WRITE,
+	HP_SYS_NR_CALLS
+};
+extern const char *const hp_sys_call_names[HP_SYS_NR_CALLS];
+
+/* Test hook: when set, called before each syscall; a negative return is
+ * returned instead of making the call. NULL in production. */
+extern int (*volatile hp_sys_inject)(enum hp_sys_call call);
+
+int hp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
+		void **out);
+int hp_sys_munmap(void *addr, size_t len);
+int hp_sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		  void *new_addr, void **out);
+int hp_sys_madvise(void *addr, size_t len, int advice);
+int hp_sys_mbind(void *addr, size_t len, int mode, const unsigned long *mask,
+		 unsigned long maxnode, unsigned int flags);
+int hp_sys_set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode);
+int hp_sys_get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode,
+			 void *addr, unsigned long flags);
+int hp_sys_move_pages(unsigned long count, void **pages, int *status);
+int hp_sys_memfd_create(const char *name, unsigned int flags);
+int hp_sys_fallocate(int fd, int mode, off_t off, off_t len);
+int hp_sys_ftruncate(int fd, off_t len);
+/* Whole small files (sysfs, procfs): bytes read, or -errno. NUL-terminated. */
+long hp_sys_read_file(const char *path, char *buf, size_t len);
+long hp_sys_write_file(const char *path, const char *buf, size_t len);
+int hp_sys_read_ulong(const char *path, unsigned long *out);
+/* write(2) all of buf, retrying on EINTR and short writes. */
+long hp_sys_write_all(int fd, const void *buf, size_t len);
+void hp_sys_close(int fd);
+long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), void *arg);
+/* Page size of the mapping containing addr from /proc/self/smaps
+ * (KernelPageSize, bytes), or -errno. For tests and the CLI, not hot paths. */
+long hp_sys_kernel_page_size(const void *addr);
+
+/* ------------------------------------------------------------------------
+ * hstate.c: the huge page sizes the kernel offers, and their counters
+ * ------------------------------------------------------------------------ */
+struct hp_hstate {
+	size_t size;		/* bytes */
+	unsigned int shift;	/* log2(size) */
+	int mmap_flags;		/* MAP_HUGETLB | shift << MAP_HUGE_SHIFT */
+	char name[32];		/* "hugepages-2048kB" */
+};
+
+/* Root of the sysfs/procfs trees ("" normally; a fake tree in tests).
+ * Must be set before the first discovery. */
+extern const char *hp_sysfs_root;
+
+int hp_hstate_init(void);		/* idempotent; 0 or -errno */
+void hp_hstate_reset(void);		/* tests: forget discovery */
+int hp_hstate_count(void);
+const struct hp_hstate *hp_hstate_get(int idx);
+/* 0: the default size. NULL if the kernel lacks that size. */
+const struct hp_hstate *hp_size_to_hstate(size_t size);
+const struct hp_hstate *hp_default_hstate(void);
+int hp_hstate_read_counters(const struct hp_hstate *h, int node,
+			    struct hugepool_counters *out);
+/* sysfs directory of an hstate (node < 0: global) into buf. */
+int hp_hstate_path(const struct hp_hstate *h, int node, const char *file,
+		   char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * node.c: NUMA topology through libnuma
+ * ------------------------------------------------------------------------ */
+typedef struct {
+	unsigned long bits[HP_MAX_NODES / (8 * sizeof(unsigned long))];
+} hp_nodemask_t;
+
+static inline void hp_nodemask_set(hp_nodemask_t *m, int n)
+{
+	m->bits[n / (8 * sizeof(unsigned long))] |= 1UL << (n % (8 * sizeof(unsigned long)));
+}
+static inline bool hp_nodemask_test(const hp_nodemask_t *m, int n)
+{
+	if (n < 0 || n >= HP_MAX_NODES)
+		return false;
+	return m->bits[n / (8 * sizeof(unsigned long))] & (1UL << (n % (8 * sizeof(unsigned long))));
+}
+int hp_nodemask_weight(const hp_nodemask_t *m);
+bool hp_nodemask_empty(const hp_nodemask_t *m);
+/* First set node at or after n, wrapping; -1 if empty. */
+int hp_nodemask_next(const hp_nodemask_t *m, int n);
+
+int hp_node_count(void);		/* highest configured node + 1 */
+bool hp_node_exists(int node);		/* node has memory */
+/* The nodes with memory that this task may use. */
+void hp_node_allowed(hp_nodemask_t *out);
+/* Parse a libnuma node string ("0", "0-3", "all", "!1"...). NULL: allowed
+ * nodes. -EINVAL on a string libnuma rejects or a node without memory. */
+int hp_node_parse(const char *str, hp_nodemask_t *out);
+/* Node of the page at addr, or -errno. */
+int hp_node_of(void *addr);
+/* Nodes of n pages at addr + i * stride (one move_pages call). */
+int hp_node_of_pages(void *addr, size_t stride, unsigned long n, int *nodes);
+/* Format a mask as "0-2,5" into buf. */
+void hp_nodemask_format(const hp_nodemask_t *m, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * meta.c: metadata memory that never goes through malloc (the library is
+ * also the process malloc when preloaded)
+ * ------------------------------------------------------------------------ */
+void *hp_meta_zalloc(size_t size);	/* zeroed, or NULL */
+void hp_meta_free(void *p, size_t size);
+/* Large zero-filled arrays mapped straight from the kernel (lazily backed). */
+void *hp_meta_map(size_t size);
+void hp_meta_unmap(void *p, size_t size);
+void hp_meta_atfork_prepare(void);
+void hp_meta_atfork_parent(void);
+void hp_meta_atfork_child(void);
+
+/* ------------------------------------------------------------------------
+ * util.c: parsing shared by the library, the preload and hugepool-ctl
+ * ------------------------------------------------------------------------ */
+/* "2M", "1G", "4096", "2MB", "1GiB", "512k" -> bytes. -EINVAL/-ERANGE. */
+int hp_parse_size(const char *s, size_t *out);
+/* Pages or memory: "512" (pages) or "1G" (bytes / page_size, rounded up). */
+int hp_parse_pages(const char *s, size_t page_size, size_t *out);
+/* "1", "yes", "on", "true" / "0", "no", "off", "false". -EINVAL otherwise. */
+int hp_parse_bool(const char *s, bool *out);
+/* Unsigned decimal with no junk. */
+int hp_parse_ulong(const char *s, unsigned long *out);
+/* 2097152 -> "2M", 1073741824 -> "1G", 4096 -> "4K" */
+void hp_format_size(size_t bytes, char *buf, size_t len);
+/* Tiny formatting without stdio (safe inside malloc). */
+size_t hp_fmt_ulong(char *buf, unsigned long v);
+void hp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern int hp_verbose;			/* HUGEPOOL_VERBOSE */
+static inline uint64_t hp_now_ms(void);
+
+/* ------------------------------------------------------------------------
+ * pool.c: the hstate pool engine
+ * ------------------------------------------------------------------------ */
+
+/* A slot is one huge-page-aligned address of a pool's arena. Its state says
+ * what is there; runs of slots (extents) carry their length at both ends so
+ * neighbours coalesce in O(1). Kept out of line: no header ever sits in
+ * front of a block. */
+enum hp_slot_state {
+	HP_SLOT_EMPTY = 0,	/* placeholder: PROT_NONE, no page */
+	HP_SLOT_FREE,		/* page on a free list of its pool */
+	HP_SLOT_USED,		/* part of a block of whole pages */
+	HP_SLOT_MIXED,		/* page carved into granules for small blocks */
+	HP_SLOT_REGION,		/* inside a region's address range */
+	HP_SLOT_LOST,		/* address taken by someone else; never used */
+};
+
+#define HP_SLOT_F_DIRTY		0x01	/* page handed out since the kernel zeroed it */
+#define HP_SLOT_F_PAGE		0x02	/* a page is mapped here */
+#define HP_SLOT_F_BASE		0x04	/* base pages (fallback), not a huge page */
+#define HP_SLOT_F_SURPLUS	0x08	/* counted in surplus_huge_pages_node */
+
+struct hp_mixed;
+struct hugepool_region;
+
+struct hp_slot {
+	uint8_t state;
+	uint8_t flags;
+	int16_t node;		/* node of the page, -1 if none */
+	uint32_t gen;		/* fork generation the page was made private in */
+	uint32_t run;		/* at both ends of a run: its length in slots */
+	uint32_t head;		/* USED/REGION: index of the run's first slot */
+	uint32_t stamp;		/* FREE head: when freed (ms, wraps) */
+	uint32_t fpage;		/* HUGEPOOL_SHARED: file page mapped here */
+	struct hugepool *owner;	/* pool that holds the page (FREE/USED/MIXED/REGION) */
+	union {
+		size_t req;		/* USED head: bytes requested */
+		struct hp_mixed *mixed;	/* MIXED */
+		struct hugepool_region *region;	/* REGION */
+		struct hp_slot *next_free; /* FREE head: free list link */
+	};
+	struct hp_slot *prev_free;	/* FREE head: free list link */
+};
+
+/* The address window of a root pool: every page of the pool and of its
+ * subpools sits at a slot of it. */
+struct hp_arena {
+	char *base;		/* first slot, aligned to the page size */
+	size_t nslots;
+	size_t shift;		/* log2 of the slot size */
+	char *map;		/* the reserved window as mapped */
+	size_t map_len;
+	struct hp_slot *slots;
+	struct hp_slot *empty_bins[HP_FREE_BINS_A]; /* EMPTY runs by log2(length) */
+	bool base_pages;	/* fallback arena: 4 KiB anonymous memory */
+	uint32_t next_fpage;	/* HUGEPOOL_SHARED: file pages handed out */
+	int fd;			/* HUGEPOOL_SHARED: hugetlb memfd, slot i at i << shift */
+	struct hugepool *pool;	/* root pool */
+};
+
+#define HP_FREE_BINS	16	/* free extents binned by log2(length) */
+
+struct hp_freelist {		/* per node: hugepage_freelists[nid] */
+	struct hp_slot *bins[HP_FREE_BINS];
+	size_t pages;
+};
+
+/* Activity counters, one X-macro list (mimalloc stats style). */
+#define HP_STAT_FIELDS(X)	\
+	X(allocs)		\
+	X(frees)		\
+	X(fallbacks)		\
+	X(failures)		\
+	X(bytes_requested)	\
+	X(bytes_in_use)		\
+	X(bytes_peak)		\
+	X(pages_faulted)	\
+	X(pages_released)	\
+	X(pages_moved)		\
+	X(region_reserves)	\
+	X(region_populates)	\
+	X(region_releases)
+
+struct hp_stats {
+#define X(name) uint64_t name;
+	HP_STAT_FIELDS(X)
+#undef X
+};
+
+struct hugepool {
+	pthread_mutex_t *lock;		/* the root's lock; subpools share it */
+	pthread_mutex_t lock_storage;
+	struct hugepool *parent;	/* NULL: root (pages come from the kernel) */
+	struct hugepool *root;
+	const struct hp_hstate *h;
+	struct hp_arena *arena;		/* root's arena */
+	struct hp_arena *fb_arena;	/* root's fallback arena (HUGEPOOL_FALLBACK) */
+	struct hugepool_config cfg;
+	hp_nodemask_t nodes;		/* allowed nodes */
+	int next_nid_to_alloc;
+	long decay_ms;
+
+	/* hstate counters (pages) */
+	size_t nr_huge_pages;
+	size_t free_huge_pages;		/* includes resv_huge_pages */
+	size_t resv_huge_pages;
+	size_t surplus_huge_pages;
+	size_t min_pages;		/* persistent target */
+	size_t max_pages;		/* 0: no cap */
+	size_t nr_huge_pages_node[HP_MAX_NODES];
+	size_t free_huge_pages_node[HP_MAX_NODES];
+	size_t resv_huge_pages_node[HP_MAX_NODES];
+	size_t surplus_huge_pages_node[HP_MAX_NODES];
+
+	/* pages physically on this pool's free lists (free minus those
+	 * reserved inside regions) */
+	struct hp_freelist freelists[HP_MAX_NODES];
+	size_t nr_subpools;
+	uint64_t last_free_ms;		/* when the free lists last grew */
+
+	struct hp_subpool_acct {	/* struct hugepage_subpool (subpools) */
+		long max_hpages;	/* -1: no maximum */
+		long min_hpages;	/* -1: no minimum */
+		long used_hpages;	/* pages charged: in use + reserved */
+		long rsv_hpages;	/* min pages reserved but not charged */
+	} spool;
+
+	struct hp_mixed *mixed_partial;	/* MIXED pages with free granules */
+	struct hp_mixed *fb_mixed_partial;
+	struct hugepool_region *regions;
+
+	struct hp_stats stats;
+	struct hugepool *next_pool;	/* process list of pools */
+	struct hugepool *prev_pool;
+	char name[32];
+};
+
+/* Kernel-style subpool accounting (pure; subpool.c). Return the pages the
+ * parent must provide / take back, or -ENOMEM. */
+long hp_subpool_get_pages(struct hp_subpool_acct *spool, long delta);
+long hp_subpool_put_pages(struct hp_subpool_acct *spool, long delta);
+void hp_subpool_init(struct hp_subpool_acct *spool, long min_hpages, long max_hpages);
+
+/* Process-wide registry: address -> arena in O(1) without syscalls. */
+struct hp_arena *hp_arena_lookup(const void *addr);
+
+void hp_pool_lock(struct hugepool *pool);
+void hp_pool_unlock(struct hugepool *pool);
+
+/* Take npages contiguous pages for pool (lock held): from its free lists,
+ * from the parent, or fresh from the kernel, placed per the pool's policy.
+ * align: slot alignment (power of two, in slots). Returns the first slot
+ * index or -errno. The pages are marked USED by the caller. */
+long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool fallback);
+/* Give back a run of USED/MIXED slots of pool to its free lists (lock held). */
+void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, size_t npages);
+/* Extend a USED run at first (npages) in place by extra pages. 0 or -errno. */
+int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
+		     size_t npages, size_t extra);
+/* Move a run's pages (mremap) to a new run of new_npages; 0 or -errno. */
+long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
+		      size_t npages, size_t new_npages);
+/* Zero the pages of a run that are dirty (calloc, region populate). */
+void hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages);
+/* Check the counter invariants; 0 or -EUCLEAN with a message at verbose. */
+int hp_pool_check(const struct hugepool *pool);
+/* Return unused surplus pages whose decay expired (lock held). */
+long hp_pool_decay(struct hugepool *pool, uint64_t now_ms, bool force);
+
+/* helpers for region.c and alloc.c (lock held) */
+void hp_pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dresv);
+int hp_pool_move_page(struct hp_arena *a, size_t src, size_t dst);
+long hp_pool_empty_take(struct hp_arena *a, size_t n, size_t align);
+void hp_pool_empty_put(struct hp_arena *a, size_t first, size_t n);
+int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
+void hp_pool_unmap_pages(struct hp_arena *a, size_t first, size_t n);
+int hp_pool_privatize(struct hp_arena *a, size_t first, size_t npages);
+void hp_decay_atfork_child(void);
+
+static inline void *hp_slot_addr(const struct hp_arena *a, size_t idx)
+{
+	return a->base + (idx << a->shift);
+}
+static inline size_t hp_slot_index(const struct hp_arena *a, const void *p)
+{
+	return (size_t)((const char *)p - a->base) >> a->shift;
+}
+
+/* pool list, atfork */
+extern pthread_mutex_t hp_pools_lock;
+extern struct hugepool *hp_pools;	/* all live pools */
+extern uint32_t hp_fork_gen;		/* bumped in every child */
+void hp_fork_init(void);
+
+/* ------------------------------------------------------------------------
+ * alloc.c / mixed.c: blocks on top of the engine
+ * ------------------------------------------------------------------------ */
+void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero);
+void hp_free_in(struct hp_arena *a, void *ptr);
+size_t hp_usable_in(struct hp_arena *a, const void *ptr);
+/* release every block of pool (destroy; lock held) */
+void hp_alloc_destroy_all(struct hugepool *pool);
+/* region.c: free every region of pool (destroy; lock held) */
+void hp_region_destroy_all(struct hugepool *pool);
+/* region.c for uring.c: pin count (+/-), populated pages of [f, t) */
+int hp_region_pin(struct hugepool_region *r, int delta);
+long hp_region_populated(struct hugepool_region *r, long f, long t);
+
+/* ------------------------------------------------------------------------
+ * options.c: HUGEPOOL_* environment
+ * ------------------------------------------------------------------------ */
+struct hp_options {
+	size_t page_size;
+	size_t min_pages;
+	size_t max_pages;
+	const char *min_str;		/* raw, resolved once the page size is known */
+	const char *max_str;
+	const char *nodes;
+	enum hugepool_policy policy;
+	size_t threshold;
+	bool fallback;
+	int verbose;
+	int stats;			/* 0 none, 1 text, 2 json */
+	const char *stats_file;
+	long decay_ms;
+	bool malloc_enable;		/* HUGEPOOL_MALLOC */
+};
+extern struct hp_options hp_opt;
+void hp_options_init(void);		/* idempotent */
+long hp_opt_decay_ms(void);		/* HUGEPOOL_DECAY_MS, or the default */
+struct hugepool *hp_default_pool_peek(void);	/* NULL until created */
+
+/* ------------------------------------------------------------------------
+ * stats.c
+ * ------------------------------------------------------------------------ */
+int hp_stats_write(const struct hugepool *pool, int fd, unsigned int flags);
+
+#include <time.h>
+static inline uint64_t hp_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#endif /* HUGEPOOL_INTERNAL_H */

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.c - the HUGEPOOL_* environment, parsed once into hp_opt (an
+ * options table in mimalloc's manner), and the process default pool built
+ * from it. An invalid value is a one-line warning and the default, never a
+ * crash: the preload runs inside programs that did not ask for us.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <strings.h>
+
+#define HP_DEFAULT_THRESHOLD	(256UL * 1024)
+#define HP_DEFAULT_DECAY_MS	1000
+
+struct hp_options hp_opt = {
+	.threshold = HP_DEFAULT_THRESHOLD,
+	.verbose = 1,
+	.decay_ms = HP_DEFAULT_DECAY_MS,
+};
+
+static pthread_once_t opt_once = PTHREAD_ONCE_INIT;
+
+static void warn_invalid(const char *name, const char *val, const char *why)
+{
+	hp_log(0, "warning: %s=\"%s\" is invalid (%s); using the default", name, val, why);
+}
+
+static void opt_size(const char *name, size_t *out)
+{
+	const char *v = getenv(name);
+	size_t s;
+
+	if (!v)
+		return;
+	if (hp_parse_size(v, &s))
+		warn_invalid(name, v, "expected a size such as 2M or 1G");
+	else
+		*out = s;
+}
+
+static void opt_bool(const char *name, bool *out)
+{
+	const char *v = getenv(name);
+	bool b;
+
+	if (!v)
+		return;
+	if (hp_parse_bool(v, &b))
+		warn_invalid(name, v, "expected 0/1, yes/no, on/off");
+	else
+		*out = b;
+}
+
+static void options_parse(void)
+{
+	const char *v;
+	unsigned long ul;
+
+	/* verbosity first so that the other warnings obey it... but a bad
+	 * verbosity itself is always reported */
+	if ((v = getenv("HUGEPOOL_VERBOSE"))) {
+		if (hp_parse_ulong(v, &ul) || ul > 4)
+			warn_invalid("HUGEPOOL_VERBOSE", v, "expected 0 to 4");
+		else
+			hp_opt.verbose = (int)ul;
+	}
+	hp_verbose = hp_opt.verbose;
+
+	if ((v = getenv("HUGEPOOL_PAGE_SIZE"))) {
+		size_t s;
+
+		if (hp_parse_size(v, &s) || !hp_size_to_hstate(s))
+			warn_invalid("HUGEPOOL_PAGE_SIZE", v, "not a huge page size of this kernel");
+		else
+			hp_opt.page_size = s;
+	}
+	hp_opt.min_str = getenv("HUGEPOOL_MIN");
+	hp_opt.max_str = getenv("HUGEPOOL_MAX");
+	if ((v = getenv("HUGEPOOL_NODES"))) {
+		hp_nodemask_t m;
+
+		if (hp_node_parse(v, &m))
+			warn_invalid("HUGEPOOL_NODES", v, "not a node list of this machine");
+		else
+			hp_opt.nodes = v;
+	}
+	if ((v = getenv("HUGEPOOL_POLICY"))) {
+		static const char *const names[] = { "default", "preferred", "bind", "interleave" };
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(names); i++)
+			if (!strcasecmp(v, names[i]))
+				break;
+		if (i == ARRAY_SIZE(names))
+			warn_invalid("HUGEPOOL_POLICY", v, "expected default|preferred|bind|interleave");
+		else
+			hp_opt.policy = (enum hugepool_policy)i;
+	}
+	opt_size("HUGEPOOL_THRESHOLD", &hp_opt.threshold);
+	if (hp_opt.threshold == 0)
+		hp_opt.threshold = 1;
+	opt_bool("HUGEPOOL_FALLBACK", &hp_opt.fallback);
+	opt_bool("HUGEPOOL_MALLOC", &hp_opt.malloc_enable);
+	if ((v = getenv("HUGEPOOL_STATS"))) {
+		if (!strcasecmp(v, "text") || !strcmp(v, "1"))
+			hp_opt.stats = 1;
+		else if (!strcasecmp(v, "json"))
+			hp_opt.stats = 2;
+		else if (!strcmp(v, "0") || !strcasecmp(v, "none"))
+			hp_opt.stats = 0;
+		else
+			warn_invalid("HUGEPOOL_STATS", v, "expected text or json");
+	}
+	hp_opt.stats_file = getenv("HUGEPOOL_STATS_FILE");
+	if ((v = getenv("HUGEPOOL_DECAY_MS"))) {
+		if (!strcmp(v, "-1"))
+			hp_opt.decay_ms = -1;
+		else if (hp_parse_ulong(v, &ul) || ul > LONG_MAX)
+			warn_invalid("HUGEPOOL_DECAY_MS", v, "expected milliseconds or -1");
+		else
+			hp_opt.decay_ms = (long)ul;
+	}
+}
+
+void hp_options_init(void)
+{
+	pthread_once(&opt_once, options_parse);
+}
+
+long hp_opt_decay_ms(void)
+{
+	hp_options_init();
+	return hp_opt.decay_ms;
+}
+
+/* ------------------------------------------------------------------------
+ * the process default pool
+ * ------------------------------------------------------------------------ */
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hugepool *default_pool;
+static int default_errno;
+
+struct hugepool *hp_default_pool_peek(void)
+{
+	return __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
+}
+
+struct hugepool *hugepool_default(void)
+{
+	struct hugepool_config cfg = { 0 };
+	const struct hp_hstate *h;
+	struct hugepool *p = __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
+
+	if (likely(p))
+		return p;
+	hp_options_init();
+	pthread_mutex_lock(&default_lock);
+	if (default_pool || default_errno) {
+		p = default_pool;
+		pthread_mutex_unlock(&default_lock);
+		if (!p)
+			errno = default_errno;
+		return p;
+	}
+	cfg.page_size = hp_opt.page_size;
+	cfg.policy = hp_opt.policy;
+	cfg.nodes = hp_opt.nodes;
+	cfg.flags = hp_opt.fallback ? HUGEPOOL_FALLBACK : 0;
+	h = hp_size_to_hstate(cfg.page_size);
+	if (h) {
+		size_t v;
+
+		if (hp_opt.min_str) {
+			if (hp_parse_pages(hp_opt.min_str, h->size, &v))
+				warn_invalid("HUGEPOOL_MIN", hp_opt.min_str, "expected pages (512) or memory (1G)");
+			else
+				cfg.min_pages = v;
+		}
+		if (hp_opt.max_str) {
+			if (hp_parse_pages(hp_opt.max_str, h->size, &v))
+				warn_invalid("HUGEPOOL_MAX", hp_opt.max_str, "expected pages (512) or memory (1G)");
+			else
+				cfg.max_pages = v;
+		}
+		if (cfg.max_pages && cfg.min_pages > cfg.max_pages) {
+			hp_log(0, "warning: HUGEPOOL_MIN exceeds HUGEPOOL_MAX; ignoring HUGEPOOL_MIN");
+			cfg.min_pages = 0;
+		}
+	}
+	p = hugepool_create(&cfg);
+	if (!p && cfg.min_pages) {
+		hp_log(1, "cannot take HUGEPOOL_MIN=%zu pages now; starting with none", cfg.min_pages);
+		cfg.min_pages = 0;
+		p = hugepool_create(&cfg);
+	}
+	if (p) {
+		snprintf(p->name, sizeof(p->name), "default-%zuK", p->h->size >> 10);
+		__atomic_store_n(&default_pool, p, __ATOMIC_RELEASE);
+	} else {
+		default_errno = errno ? errno : ENOMEM;
+		hp_log(1, "no default pool: %s", strerror(default_errno));
+	}
+	pthread_mutex_unlock(&default_lock);
+	return p;
+}

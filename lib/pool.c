@@ -1,0 +1,1755 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c - the hstate pool: this process's pool of huge pages of one size.
+ *
+ * Every page of a root pool (and of its subpools) lives at a slot of one
+ * address window (struct hp_arena) reserved PROT_NONE at creation. A slot is
+ * either a placeholder (EMPTY), a free page on a per-node free list (FREE,
+ * as the kernel's hugepage_freelists[nid]), part of a block (USED/MIXED) or
+ * part of a region (REGION). Runs of slots carry their length at both ends,
+ * so freeing coalesces with both neighbours in O(1).
+ *
+ * Pages come from the kernel with MAP_FIXED | MAP_HUGETLB over placeholders,
+ * with the node policy set before the fault, populated with
+ * MADV_POPULATE_WRITE (an error, never a SIGBUS) and the node verified
+ * afterwards (alloc_fresh_huge_page). Pages above min_pages are surplus and
+ * go back to the kernel (update_and_free_page) once unused for decay_ms
+ * (return_unused_surplus_pages). A subpool takes its pages from its parent
+ * under hugepage_subpool accounting (subpool.c).
+ *
+ * Locking: one mutex per root pool, shared by its subpools; every function
+ * here that takes a pool expects it held unless it is a public entry point.
+ */
+#include "internal.h"
+
+#include <linux/falloc.h>
+#include <linux/memfd.h>
+#include <linux/mman.h>
+#include <numaif.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MPOL_PREFERRED_MANY
+#define MPOL_PREFERRED_MANY 5
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+pthread_mutex_t hp_pools_lock = PTHREAD_MUTEX_INITIALIZER;
+struct hugepool *hp_pools;
+uint32_t hp_fork_gen = 1;
+
+/* ------------------------------------------------------------------------
+ * address -> arena registry: one entry per GiB of user address space, so
+ * that free() decides ownership with one load and no syscall.
+ * ------------------------------------------------------------------------ */
+#define ARENA_MAP_SHIFT	30
+#define ARENA_MAP_SIZE	(1UL << (47 - ARENA_MAP_SHIFT))
+#define ARENA_ALIGN	(1UL << ARENA_MAP_SHIFT)
+
+static struct hp_arena *arena_map[ARENA_MAP_SIZE];
+
+struct hp_arena *hp_arena_lookup(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	uintptr_t i = a >> ARENA_MAP_SHIFT;
+	struct hp_arena *ar;
+
+	if (unlikely(i >= ARENA_MAP_SIZE))
+		return NULL;
+	ar = __atomic_load_n(&arena_map[i], __ATOMIC_ACQUIRE);
+	if (!ar || (const char *)addr < ar->base ||
+	    (size_t)((const char *)addr - ar->base) >= (ar->nslots << ar->shift))
+		return NULL;
+	return ar;
+}
+
+static void arena_register(struct hp_arena *a, bool on)
+{
+	uintptr_t i = (uintptr_t)a->base >> ARENA_MAP_SHIFT;
+	uintptr_t end = ((uintptr_t)a->base + (a->nslots << a->shift)) >> ARENA_MAP_SHIFT;
+
+	for (; i < end && i < ARENA_MAP_SIZE; i++)
+		__atomic_store_n(&arena_map[i], on ? a : NULL, __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------------------
+ * runs of slots
+ * ------------------------------------------------------------------------ */
+static unsigned int bin_of(size_t n, unsigned int nbins)
+{
+	unsigned int b = 63u - (unsigned int)__builtin_clzl(n);
+
+	return b < nbins ? b : nbins - 1;
+}
+
+static void run_set_len(struct hp_arena *a, size_t first, size_t n)
+{
+	a->slots[first].run = (uint32_t)n;
+	a->slots[first + n - 1].run = (uint32_t)n;
+}
+
+static void ext_link(struct hp_slot **bins, unsigned int nbins, struct hp_slot *head, size_t n)
+{
+	unsigned int b = bin_of(n, nbins);
+
+	head->prev_free = NULL;
+	head->next_free = bins[b];
+	if (bins[b])
+		bins[b]->prev_free = head;
+	bins[b] = head;
+}
+
+static void ext_unlink(struct hp_slot **bins, unsigned int nbins, struct hp_slot *head)
+{
+	unsigned int b = bin_of(head->run, nbins);
+
+	if (head->prev_free)
+		head->prev_free->next_free = head->next_free;
+	else
+		bins[b] = head->next_free;
+	if (head->next_free)
+		head->next_free->prev_free = head->prev_free;
+	head->next_free = head->prev_free = NULL;
+}
+
+/* First fit in the smallest bin that can hold n slots at the alignment;
+ * returns the head index or -1. *start gets the aligned start. */
+static long ext_find(struct hp_arena *a, struct hp_slot **bins, unsigned int nbins,
+		     size_t n, size_t align, size_t *start)
+{
+	unsigned int b;
+
+	for (b = bin_of(n, nbins); b < nbins; b++) {
+		struct hp_slot *s;
+		int budget = 64;	/* bounded scan: huge lists are rare */
+
+		for (s = bins[b]; s && budget--; s = s->next_free) {
+			size_t head = (size_t)(s - a->slots);
+			size_t st = HP_ALIGN_UP(head, align);
+
+			if (s->run >= n && st + n <= head + s->run) {
+				*start = st;
+				return (long)head;
+			}
+		}
+	}
+	return -1;
+}
+
+/* EMPTY runs: address space with no page, owned by the arena. */
+static void empty_insert(struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		a->slots[i].state = HP_SLOT_EMPTY;
+		a->slots[i].flags = 0;
+		a->slots[i].node = -1;
+		a->slots[i].owner = NULL;
+		a->slots[i].req = 0;
+	}
+	if (first > 0 && a->slots[first - 1].state == HP_SLOT_EMPTY) {
+		size_t lh = first - a->slots[first - 1].run;
+
+		ext_unlink(a->empty_bins, HP_FREE_BINS_A, &a->slots[lh]);
+		n += first - lh;
+		first = lh;
+	}
+	if (first + n < a->nslots && a->slots[first + n].state == HP_SLOT_EMPTY) {
+		size_t rn = a->slots[first + n].run;
+
+		ext_unlink(a->empty_bins, HP_FREE_BINS_A, &a->slots[first + n]);
+		n += rn;
+	}
+	run_set_len(a, first, n);
+	ext_link(a->empty_bins, HP_FREE_BINS_A, &a->slots[first], n);
+}
+
+/* Take n EMPTY slots at the alignment; returns the first index or -ENOMEM
+ * (the window is full). The slots stay EMPTY until the caller maps them. */
+static long empty_take(struct hp_arena *a, size_t n, size_t align)
+{
+	size_t start, head, len;
+	long h = ext_find(a, a->empty_bins, HP_FREE_BINS_A, n, align, &start);
+
+	if (h < 0)
+		return -ENOMEM;
+	head = (size_t)h;
+	len = a->slots[head].run;
+	ext_unlink(a->empty_bins, HP_FREE_BINS_A, &a->slots[head]);
+	/* mark the taken slots non-EMPTY before re-inserting the leftovers so
+	 * that they do not coalesce back over them */
+	memset(&a->slots[start], 0, n * sizeof(struct hp_slot));
+	for (size_t i = start; i < start + n; i++) {
+		a->slots[i].state = HP_SLOT_USED;
+		a->slots[i].node = -1;
+	}
+	if (start > head)
+		empty_insert(a, head, start - head);
+	if (start + n < head + len)
+		empty_insert(a, start + n, head + len - start - n);
+	return (long)start;
+}
+
+/* ------------------------------------------------------------------------
+ * counters
+ * ------------------------------------------------------------------------ */
+static void pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dresv)
+{
+	pool->nr_huge_pages += dnr;
+	pool->free_huge_pages += dfree;
+	pool->resv_huge_pages += dresv;
+	if (node >= 0 && node < HP_MAX_NODES) {
+		pool->nr_huge_pages_node[node] += dnr;
+		pool->free_huge_pages_node[node] += dfree;
+		pool->resv_huge_pages_node[node] += dresv;
+	}
+}
+
+static size_t pool_min(const struct hugepool *pool)
+{
+	return pool->min_pages;
+}
+
+/*
+ * Keep surplus_huge_pages = max(0, nr - min), attributed to nodes as the
+ * kernel's adjust_pool_surplus does: a page that arrives while the pool is
+ * at its minimum is surplus on its node; a page that leaves takes surplus
+ * off its own node first, then off any node that has some.
+ */
+static void surplus_page_added(struct hugepool *pool, int node)
+{
+	if (pool->nr_huge_pages > pool_min(pool)) {
+		pool->surplus_huge_pages++;
+		if (node >= 0)
+			pool->surplus_huge_pages_node[node]++;
+	}
+}
+
+static void surplus_page_removed(struct hugepool *pool, int node)
+{
+	int n;
+
+	if (pool->surplus_huge_pages == 0 || pool->nr_huge_pages >= pool_min(pool) +
+	    pool->surplus_huge_pages)
+		return;
+	pool->surplus_huge_pages--;
+	if (node >= 0 && pool->surplus_huge_pages_node[node]) {
+		pool->surplus_huge_pages_node[node]--;
+		return;
+	}
+	for (n = 0; n < HP_MAX_NODES; n++) {
+		if (pool->surplus_huge_pages_node[n]) {
+			pool->surplus_huge_pages_node[n]--;
+			return;
+		}
+	}
+}
+
+/* min changed: convert pages between persistent and surplus */
+static void surplus_readjust(struct hugepool *pool)
+{
+	size_t want = pool->nr_huge_pages > pool->min_pages ?
+		      pool->nr_huge_pages - pool->min_pages : 0;
+	int n;
+
+	while (pool->surplus_huge_pages > want) {
+		for (n = 0; n < HP_MAX_NODES; n++)
+			if (pool->surplus_huge_pages_node[n]) {
+				pool->surplus_huge_pages_node[n]--;
+				break;
+			}
+		pool->surplus_huge_pages--;
+	}
+	while (pool->surplus_huge_pages < want) {
+		/* nodes that have persistent pages to convert */
+		for (n = 0; n < HP_MAX_NODES; n++)
+			if (pool->nr_huge_pages_node[n] > pool->surplus_huge_pages_node[n]) {
+				pool->surplus_huge_pages_node[n]++;
+				break;
+			}
+		pool->surplus_huge_pages++;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * free lists (hugepage_freelists)
+ * ------------------------------------------------------------------------ */
+static void free_insert(struct hugepool *pool, struct hp_arena *a, size_t first,
+			size_t n, int node, uint32_t stamp)
+{
+	struct hp_freelist *fl = &pool->freelists[node < 0 ? 0 : node];
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		a->slots[i].state = HP_SLOT_FREE;
+		a->slots[i].owner = pool;
+		a->slots[i].req = 0;
+	}
+	fl->pages += n;
+	if (first > 0) {
+		struct hp_slot *l = &a->slots[first - 1];
+
+		if (l->state == HP_SLOT_FREE && l->owner == pool && l->node == node) {
+			size_t lh = first - l->run;
+
+			if (a->slots[lh].stamp > stamp)
+				stamp = a->slots[lh].stamp;
+			ext_unlink(fl->bins, HP_FREE_BINS, &a->slots[lh]);
+			n += first - lh;
+			first = lh;
+		}
+	}
+	if (first + n < a->nslots) {
+		struct hp_slot *r = &a->slots[first + n];
+
+		if (r->state == HP_SLOT_FREE && r->owner == pool && r->node == node) {
+			size_t rn = r->run;
+
+			if (r->stamp > stamp)
+				stamp = r->stamp;
+			ext_unlink(fl->bins, HP_FREE_BINS, r);
+			n += rn;
+		}
+	}
+	run_set_len(a, first, n);
+	a->slots[first].stamp = stamp;
+	ext_link(fl->bins, HP_FREE_BINS, &a->slots[first], n);
+}
+
+/* Remove [start, start + n) from the free extent headed at head. */
+static void free_carve(struct hugepool *pool, struct hp_arena *a, size_t head,
+		       size_t start, size_t n)
+{
+	int node = a->slots[head].node;
+	struct hp_freelist *fl = &pool->freelists[node < 0 ? 0 : node];
+	size_t len = a->slots[head].run;
+	uint32_t stamp = a->slots[head].stamp;
+	size_t i;
+
+	ext_unlink(fl->bins, HP_FREE_BINS, &a->slots[head]);
+	fl->pages -= len;
+	for (i = start; i < start + n; i++)
+		a->slots[i].state = HP_SLOT_USED;
+	if (start > head)
+		free_insert(pool, a, head, start - head, node, stamp);
+	if (start + n < head + len)
+		free_insert(pool, a, start + n, head + len - start - n, node, stamp);
+}
+
+/* Node search order for a pool's policy. */
+static int node_order(struct hugepool *pool, int *order)
+{
+	int n, k = 0;
+	hp_nodemask_t all;
+
+	for (n = 0; n < HP_MAX_NODES; n++)
+		if (hp_nodemask_test(&pool->root->nodes, n))
+			order[k++] = n;
+	if (pool->root->cfg.policy == HUGEPOOL_POLICY_PREFERRED ||
+	    pool->root->cfg.policy == HUGEPOOL_POLICY_DEFAULT) {
+		/* then any other node the pool has pages on */
+		hp_node_allowed(&all);
+		for (n = 0; n < HP_MAX_NODES; n++)
+			if (!hp_nodemask_test(&pool->root->nodes, n) &&
+			    (hp_nodemask_test(&all, n) || pool->freelists[n].pages))
+				order[k++] = n;
+	}
+	return k;
+}
+
+/* dequeue_huge_page_nodemask: a run of n free pages on one node */
+static long free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_t align)
+{
+	int order[HP_MAX_NODES], k, i;
+	size_t start;
+
+	k = node_order(pool, order);
+	for (i = 0; i < k; i++) {
+		struct hp_freelist *fl = &pool->freelists[order[i]];
+		long head;
+
+		if (fl->pages < n)
+			continue;
+		head = ext_find(a, fl->bins, HP_FREE_BINS, n, align, &start);
+		if (head >= 0) {
+			free_carve(pool, a, (size_t)head, start, n);
+			return (long)start;
+		}
+	}
+	return -ENOMEM;
+}
+
+/* ------------------------------------------------------------------------
+ * the kernel side: fault, release, move
+ * ------------------------------------------------------------------------ */
+static int map_placeholder(struct hp_arena *a, size_t first, size_t n, bool noreplace)
+{
+	void *p;
+	int ret = hp_sys_mmap(hp_slot_addr(a, first), n << a->shift, PROT_NONE,
+			      (noreplace ? MAP_FIXED_NOREPLACE : MAP_FIXED) |
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, &p);
+
+	if (!ret && p != hp_slot_addr(a, first)) {
+		/* kernels before 4.17 ignore NOREPLACE: never keep a stray map */
+		hp_sys_munmap(p, n << a->shift);
+		return -EEXIST;
+	}
+	return ret;
+}
+
+/* Give pages back to the kernel, whatever the placeholder call does: if the
+ * window cannot be re-covered (vm.max_map_count), drop the pages with
+ * MADV_DONTNEED so that the kernel gets them anyway. */
+static void unmap_pages(struct hp_arena *a, size_t first, size_t n)
+{
+	if (a->fd >= 0) {
+		size_t i;
+
+		for (i = first; i < first + n; i++)
+			if (a->slots[i].flags & HP_SLOT_F_PAGE)
+				hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+						 (off_t)a->slots[i].fpage << a->shift,
+						 (off_t)1 << a->shift);
+	}
+	if (map_placeholder(a, first, n, false))
+		hp_sys_madvise(hp_slot_addr(a, first), n << a->shift, MADV_DONTNEED);
+}
+
+struct policy_save {
+	bool saved;
+	int mode;
+	unsigned long mask[HP_MAX_NODES / (8 * sizeof(unsigned long))];
+};
+
+static int policy_set(int mode, const hp_nodemask_t *m, struct policy_save *sv)
+{
+	int ret;
+
+	if (!sv->saved) {
+		ret = hp_sys_get_mempolicy(&sv->mode, sv->mask, HP_MAX_NODES, NULL, 0);
+		if (ret)
+			return ret;
+		sv->saved = true;
+	}
+	ret = hp_sys_set_mempolicy(mode, m->bits, HP_MAX_NODES + 1);
+	if (ret == -EINVAL && mode == MPOL_PREFERRED_MANY) {
+		/* kernels before 5.15: prefer the first node */
+		hp_nodemask_t one = { { 0 } };
+
+		hp_nodemask_set(&one, hp_nodemask_next(m, 0));
+		ret = hp_sys_set_mempolicy(MPOL_PREFERRED, one.bits, HP_MAX_NODES + 1);
+	}
+	return ret;
+}
+
+static void policy_restore(struct policy_save *sv)
+{
+	if (sv->saved)
+		hp_sys_set_mempolicy(sv->mode, sv->mode == MPOL_DEFAULT ? NULL : sv->mask,
+				     HP_MAX_NODES + 1);
+}
+
+static int fpage_alloc(struct hp_arena *a, size_t n, uint32_t *first)
+{
+	/* file pages of a shared pool are handed out from a bump counter and
+	 * recycled by hole punching; the file is as large as the window */
+	if (a->next_fpage + n > a->nslots)
+		return -ENOMEM;
+	*first = a->next_fpage;
+	a->next_fpage += (uint32_t)n;
+	return 0;
+}
+
+/* Map and populate n pages at slots [first, first + n) with the current
+ * task policy. 0 or -errno; on error nothing stays mapped. */
+static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	char *addr = hp_slot_addr(a, first);
+	size_t len = n << a->shift;
+	void *p;
+	int ret;
+
+	if (a->base_pages)
+		return hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
+				   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &p);
+	if (a->fd >= 0) {
+		uint32_t fp;
+		size_t i;
+
+		ret = fpage_alloc(a, n, &fp);
+		if (ret)
+			return ret;
+		ret = hp_sys_fallocate(a->fd, 0, (off_t)fp << a->shift, (off_t)len);
+		if (!ret)
+			ret = hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
+					  MAP_FIXED | MAP_SHARED, a->fd, (off_t)fp << a->shift, &p);
+		if (ret) {
+			hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					 (off_t)fp << a->shift, (off_t)len);
+			return ret;
+		}
+		for (i = 0; i < n; i++)
+			a->slots[first + i].fpage = fp + (uint32_t)i;
+	} else {
+		ret = hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
+				  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | root->h->mmap_flags,
+				  -1, 0, &p);
+		if (ret)
+			return ret;
+	}
+	ret = hp_sys_madvise(addr, len, MADV_POPULATE_WRITE);
+	if (ret) {
+		unmap_pages(a, first, n);
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * alloc_fresh_huge_page for n pages at [first, first + n): place them per
+ * the pool's policy, verify where they landed, record nodes. 0 or -ENOMEM
+ * (with nothing left mapped).
+ */
+static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	struct policy_save sv = { .saved = false };
+	enum hugepool_policy pol = root->cfg.policy;
+	int nodes_buf[64];
+	int *nodes = nodes_buf;
+	size_t i;
+	int ret = 0;
+
+	if (a->base_pages) {
+		ret = fault_range(root, a, first, n);
+		if (ret)
+			return -ENOMEM;
+		for (i = first; i < first + n; i++) {
+			a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
+			a->slots[i].node = -1;
+			a->slots[i].gen = hp_fork_gen;
+		}
+		return 0;
+	}
+
+	if (pol == HUGEPOOL_POLICY_INTERLEAVE) {
+		/* the kernel's for_each_node_mask_to_alloc: each page on the
+		 * next node, skipping nodes that have none left */
+		for (i = 0; i < n && !ret; i++) {
+			int tries = hp_nodemask_weight(&root->nodes);
+
+			ret = -ENOMEM;
+			while (tries-- > 0) {
+				hp_nodemask_t one = { { 0 } };
+				int nid = hp_nodemask_next(&root->nodes, root->next_nid_to_alloc);
+
+				root->next_nid_to_alloc = nid + 1;
+				hp_nodemask_set(&one, nid);
+				if (policy_set(MPOL_BIND, &one, &sv))
+					break;
+				if (!fault_range(root, a, first + i, 1)) {
+					ret = 0;
+					break;
+				}
+			}
+			if (ret && i)
+				unmap_pages(a, first, i);
+		}
+	} else {
+		if (pol == HUGEPOOL_POLICY_BIND)
+			ret = policy_set(MPOL_BIND, &root->nodes, &sv);
+		else if (pol == HUGEPOOL_POLICY_PREFERRED)
+			ret = policy_set(MPOL_PREFERRED_MANY, &root->nodes, &sv);
+		if (!ret)
+			ret = fault_range(root, a, first, n);
+	}
+	policy_restore(&sv);
+	if (ret) {
+		hp_log(2, "cannot fault %zu page(s) of %zu KiB: %s", n,
+		       ((size_t)1 << a->shift) >> 10, strerror(-ret));
+		return -ENOMEM;
+	}
+
+	if (n > ARRAY_SIZE(nodes_buf)) {
+		nodes = hp_meta_zalloc(n * sizeof(int));
+		if (!nodes) {
+			unmap_pages(a, first, n);
+			return -ENOMEM;
+		}
+	}
+	ret = hp_node_of_pages(hp_slot_addr(a, first), (size_t)1 << a->shift, n, nodes);
+	for (i = 0; !ret && i < n; i++) {
+		if (nodes[i] < 0 || nodes[i] >= HP_MAX_NODES) {
+			ret = nodes[i] < 0 ? nodes[i] : -ERANGE;
+		} else if ((pol == HUGEPOOL_POLICY_BIND || pol == HUGEPOOL_POLICY_INTERLEAVE) &&
+			   !hp_nodemask_test(&root->nodes, nodes[i])) {
+			/* a page on a node we were told not to use is an
+			 * error, not a success */
+			hp_log(1, "page landed on node %d outside the pool's nodes", nodes[i]);
+			ret = -ENOMEM;
+		}
+	}
+	if (ret) {
+		unmap_pages(a, first, n);
+		if (nodes != nodes_buf)
+			hp_meta_free(nodes, n * sizeof(int));
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		struct hp_slot *s = &a->slots[first + i];
+
+		s->flags = HP_SLOT_F_PAGE;	/* fresh from the kernel: zero */
+		s->node = (int16_t)nodes[i];
+		s->gen = hp_fork_gen;
+	}
+	if (nodes != nodes_buf)
+		hp_meta_free(nodes, n * sizeof(int));
+	root->stats.pages_faulted += n;
+	return 0;
+}
+
+/* Move the page at slot src to the EMPTY slot dst (mremap for private
+ * memory; a second mapping of the same file page for shared pools).
+ * The source becomes EMPTY again. 0 or -errno (nothing moved). */
+static int move_page(struct hp_arena *a, size_t src, size_t dst)
+{
+	void *s = hp_slot_addr(a, src), *d = hp_slot_addr(a, dst), *p;
+	size_t sz = (size_t)1 << a->shift;
+	int ret;
+
+	if (a->fd >= 0)
+		ret = hp_sys_mmap(d, sz, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED,
+				  a->fd, (off_t)a->slots[src].fpage << a->shift, &p);
+	else
+		ret = hp_sys_mremap(s, sz, sz, MREMAP_MAYMOVE | MREMAP_FIXED, d, &p);
+	if (ret)
+		return ret;
+	a->slots[dst].flags = a->slots[src].flags;
+	a->slots[dst].node = a->slots[src].node;
+	a->slots[dst].gen = a->slots[src].gen;
+	a->slots[dst].fpage = a->slots[src].fpage;
+	/* a shared pool's file keeps the page; only the old mapping goes */
+	if (map_placeholder(a, src, 1, a->fd < 0)) {
+		/* someone mapped into our hole: never touch it again */
+		a->slots[src].state = HP_SLOT_LOST;
+		a->slots[src].flags = 0;
+		return 0;
+	}
+	a->slots[src].flags = 0;
+	empty_insert(a, src, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * taking and giving back runs
+ * ------------------------------------------------------------------------ */
+
+/* A root pool grows by n fresh pages (gather_surplus_pages); the run is
+ * USED on return. -ENOMEM over max_pages or when the kernel has none. */
+static long root_fresh(struct hugepool *root, size_t n, size_t align)
+{
+	struct hp_arena *a = root->arena;
+	long first;
+	size_t i;
+	int ret;
+
+	if (root->max_pages && root->nr_huge_pages + n > root->max_pages)
+		return -ENOMEM;
+	first = empty_take(a, n, align);
+	if (first < 0)
+		return first;
+	ret = fault_run(root, a, (size_t)first, n);
+	if (ret) {
+		empty_insert(a, (size_t)first, n);
+		return ret;
+	}
+	for (i = (size_t)first; i < (size_t)first + n; i++) {
+		a->slots[i].state = HP_SLOT_USED;
+		a->slots[i].owner = root;
+		pool_acct(root, a->slots[i].node, 1, 0, 0);
+		surplus_page_added(root, a->slots[i].node);
+	}
+	return first;
+}
+
+/* Take pages the pool holds off its free lists into USED state for the
+ * pool itself (free_huge_pages drops). */
+static void took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		a->slots[i].owner = pool;
+		pool_acct(pool, a->slots[i].node, 0, -1, 0);
+	}
+}
+
+/* Move ownership of USED pages [first, first + n) from pool to its parent
+ * and put them on the parent's free lists (a subpool gives pages back). */
+static void give_to_parent(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
+{
+	struct hugepool *parent = pool->parent;
+	uint32_t now = (uint32_t)hp_now_ms();
+	size_t i, j;
+
+	for (i = first; i < first + n; i++) {
+		pool_acct(pool, a->slots[i].node, -1, 0, 0);
+		surplus_page_removed(pool, a->slots[i].node);
+	}
+	/* the parent held them as in use by the subpool; now they are free */
+	for (i = first; i < first + n; i = j) {
+		int node = a->slots[i].node;
+
+		for (j = i; j < first + n && a->slots[j].node == node; j++)
+			pool_acct(parent, node, 0, 1, 0);
+		free_insert(parent, a, i, j - i, node, now);
+	}
+	parent->last_free_ms = now;
+}
+
+/*
+ * Take n contiguous pages for pool: off its free lists, else (subpool) from
+ * its parent, else (root) fresh from the kernel. On success the slots are
+ * USED, owned by pool, counted in nr and not in free; returns the first
+ * index. -ENOMEM when the pool, its quota or the kernel cannot give them.
+ */
+long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool fallback)
+{
+	struct hp_arena *a = pool->arena;
+	long first;
+	(void)fallback;
+
+	if (npages == 0 || npages > a->nslots)
+		return -ENOMEM;
+	if (!pool->parent) {
+		first = free_take(pool, a, npages, align);
+		if (first >= 0) {
+			took_from_free(pool, a, (size_t)first, npages);
+			return first;
+		}
+		return root_fresh(pool, npages, align);
+	}
+
+	/* subpool: charge first (may fail on max), then find the pages */
+	{
+		long rsv_before = pool->spool.rsv_hpages;
+		long delta = hp_subpool_get_pages(&pool->spool, (long)npages);
+		long from_rsv;
+
+		if (delta < 0)
+			return delta;
+		from_rsv = (long)npages - delta;
+		if (delta == 0) {
+			first = free_take(pool, a, npages, align);
+			if (first >= 0) {
+				took_from_free(pool, a, (size_t)first, npages);
+				return first;
+			}
+		}
+		first = hp_pool_take_run(pool->parent, npages, align, fallback);
+		if (first < 0) {
+			hp_subpool_put_pages(&pool->spool, (long)npages);
+			pool->spool.rsv_hpages = rsv_before;
+			return first;
+		}
+		/* the parent's pages now belong to the subpool */
+		for (size_t i = (size_t)first; i < (size_t)first + npages; i++) {
+			a->slots[i].owner = pool;
+			pool_acct(pool, a->slots[i].node, 1, 0, 0);
+			surplus_page_added(pool, a->slots[i].node);
+		}
+		/* the part of the minimum this charge consumed goes back to
+		 * the parent: the subpool took whole new pages instead */
+		while (from_rsv > 0) {
+			long h = -1;
+			int n;
+
+			for (n = 0; n < HP_MAX_NODES && h < 0; n++) {
+				struct hp_freelist *fl = &pool->freelists[n];
+				unsigned int b;
+
+				for (b = 0; b < HP_FREE_BINS && h < 0; b++)
+					if (fl->bins[b])
+						h = fl->bins[b] - a->slots;
+			}
+			if (h < 0)
+				break;
+			{
+				size_t len = a->slots[h].run;
+				size_t take = len < (size_t)from_rsv ? len : (size_t)from_rsv;
+
+				free_carve(pool, a, (size_t)h, (size_t)h, take);
+				took_from_free(pool, a, (size_t)h, take);
+				give_to_parent(pool, a, (size_t)h, take);
+				from_rsv -= (long)take;
+			}
+		}
+		return first;
+	}
+}
+
+/* Release FREE-list run [first, first + n) of a root pool to the kernel
+ * (update_and_free_page). The run must already be off the free lists. */
+static void root_release(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		pool_acct(root, a->slots[i].node, -1, -1, 0);
+		surplus_page_removed(root, a->slots[i].node);
+	}
+	unmap_pages(a, first, n);
+	empty_insert(a, first, n);
+	root->stats.pages_released += n;
+}
+
+static void decay_kick(struct hugepool *root);
+
+/*
+ * Give back USED or MIXED pages [first, first + n) of pool: a subpool
+ * uncharges them and returns what its minimum does not keep to the parent;
+ * a root pool keeps them on its free lists, and surplus goes back to the
+ * kernel at once when decay_ms is 0, or later by decay.
+ */
+void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, size_t npages)
+{
+	uint32_t now = (uint32_t)hp_now_ms();
+	size_t i, j, keep = npages;
+
+	for (i = first; i < first + npages; i++)
+		a->slots[i].flags |= HP_SLOT_F_DIRTY;
+	if (pool->parent) {
+		long back = hp_subpool_put_pages(&pool->spool, (long)npages);
+
+		if (back > 0) {
+			give_to_parent(pool, a, first + npages - (size_t)back, (size_t)back);
+			keep = npages - (size_t)back;
+		}
+	}
+	for (i = first; i < first + keep; i = j) {
+		int node = a->slots[i].node;
+
+		for (j = i; j < first + keep && a->slots[j].node == node; j++)
+			pool_acct(pool, node, 0, 1, 0);
+		free_insert(pool, a, i, j - i, node, now);
+	}
+	pool->last_free_ms = now;
+	if (pool->parent)
+		pool = pool->parent;
+	while (pool->parent)
+		pool = pool->parent;
+	if (pool->surplus_huge_pages && pool->free_huge_pages > pool->resv_huge_pages)
+		decay_kick(pool);
+}
+
+/*
+ * return_unused_surplus_pages: free surplus pages that have sat unused for
+ * decay_ms go back to the kernel (all of them with force). Never dips into
+ * the persistent minimum or into reserved pages. Returns pages released.
+ */
+long hp_pool_decay(struct hugepool *pool, uint64_t now_ms, bool force)
+{
+	struct hp_arena *a = pool->arena;
+	long released = 0;
+	int n;
+
+	if (pool->parent)
+		return 0;	/* subpools return pages to the parent at once */
+	if (!force && pool->decay_ms < 0)
+		return 0;
+	for (n = 0; n < HP_MAX_NODES; n++) {
+		struct hp_freelist *fl = &pool->freelists[n];
+		unsigned int b;
+
+		if (!fl->pages)
+			continue;
+		for (b = 0; b < HP_FREE_BINS; b++) {
+			struct hp_slot *s = fl->bins[b], *next;
+
+			for (; s; s = next) {
+				size_t head = (size_t)(s - a->slots);
+				size_t len = s->run, take, surplus;
+
+				next = s->next_free;
+				surplus = pool->nr_huge_pages > pool->min_pages ?
+					  pool->nr_huge_pages - pool->min_pages : 0;
+				if (!surplus)
+					return released;
+				if (!force && (uint32_t)now_ms - s->stamp < (uint32_t)pool->decay_ms)
+					continue;
+				/* keep reserved pages: resv <= free always */
+				if (pool->free_huge_pages - len < pool->resv_huge_pages)
+					continue;
+				take = len < surplus ? len : surplus;
+				free_carve(pool, a, head, head + len - take, take);
+				root_release(pool, a, head + len - take, take);
+				released += (long)take;
+				/* the list changed under us: rescan this bin */
+				next = fl->bins[b];
+			}
+		}
+	}
+	return released;
+}
+
+/* ------------------------------------------------------------------------
+ * the decay thread: one per process, started when a pool first holds
+ * unused surplus pages, so that memory a program stops using goes back
+ * within a bounded time even if it never calls the allocator again.
+ * ------------------------------------------------------------------------ */
+static pthread_mutex_t decay_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t decay_cond = PTHREAD_COND_INITIALIZER;
+static bool decay_running;
+static bool decay_pending;
+
+static void *decay_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&decay_lock);
+	for (;;) {
+		struct timespec ts;
+		long wait_ms = 1000;
+		bool work = false;
+		struct hugepool *p;
+
+		decay_pending = false;
+		pthread_mutex_unlock(&decay_lock);
+
+		pthread_mutex_lock(&hp_pools_lock);
+		for (p = hp_pools; p; p = p->next_pool) {
+			if (p->parent || p->decay_ms < 0)
+				continue;
+			hp_pool_lock(p);
+			hp_pool_decay(p, hp_now_ms(), false);
+			if (p->surplus_huge_pages && p->free_huge_pages > p->resv_huge_pages) {
+				work = true;
+				if (p->decay_ms / 2 < wait_ms)
+					wait_ms = p->decay_ms / 2 > 10 ? p->decay_ms / 2 : 10;
+			}
+			hp_pool_unlock(p);
+		}
+		pthread_mutex_unlock(&hp_pools_lock);
+
+		pthread_mutex_lock(&decay_lock);
+		if (!work && !decay_pending) {
+			/* nothing to watch: sleep until kicked */
+			while (!decay_pending)
+				pthread_cond_wait(&decay_cond, &decay_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (wait_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&decay_cond, &decay_lock, &ts);
+	}
+	return NULL;
+}
+
+static void decay_kick(struct hugepool *root)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	sigset_t all, old;
+
+	if (root->decay_ms == 0) {
+		hp_pool_decay(root, hp_now_ms(), true);
+		return;
+	}
+	if (root->decay_ms < 0)
+		return;
+	pthread_mutex_lock(&decay_lock);
+	if (!decay_running) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		/* the thread must not take the program's signals */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		if (pthread_create(&t, &attr, decay_main, NULL) == 0)
+			decay_running = true;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
+	} else if (!decay_pending) {
+		decay_pending = true;
+		pthread_cond_signal(&decay_cond);
+	}
+	pthread_mutex_unlock(&decay_lock);
+}
+
+/* fork: the thread does not exist in the child; it restarts on demand */
+void hp_decay_atfork_child(void)
+{
+	pthread_mutex_init(&decay_lock, NULL);
+	pthread_cond_init(&decay_cond, NULL);
+	decay_running = false;
+	decay_pending = false;
+}
+
+/* ------------------------------------------------------------------------
+ * growing a run in place and moving one (realloc)
+ * ------------------------------------------------------------------------ */
+
+/* Extend the USED run [first, first + npages) by extra pages right after
+ * it, taken from the pool's free extent there or faulted into empty slots.
+ * 0 or -ENOMEM (nothing changed). */
+int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
+		     size_t npages, size_t extra)
+{
+	size_t next = first + npages, i;
+	struct hp_slot *s;
+
+	if (next + extra > a->nslots)
+		return -ENOMEM;
+	s = &a->slots[next];
+	if (s->state == HP_SLOT_FREE && s->owner == pool && s->run >= extra &&
+	    !pool->parent) {
+		free_carve(pool, a, next, next, extra);
+		took_from_free(pool, a, next, extra);
+		return 0;
+	}
+	if (s->state == HP_SLOT_EMPTY && s->run >= extra && !pool->parent &&
+	    a->fd < 0) {
+		struct hugepool *root = pool;
+
+		if (root->max_pages && root->nr_huge_pages + extra > root->max_pages)
+			return -ENOMEM;
+		ext_unlink(a->empty_bins, HP_FREE_BINS_A, s);
+		{
+			size_t len = s->run;
+
+			for (i = next; i < next + extra; i++) {
+				memset(&a->slots[i], 0, sizeof(a->slots[i]));
+				a->slots[i].state = HP_SLOT_USED;
+			}
+			if (len > extra)
+				empty_insert(a, next + extra, len - extra);
+		}
+		if (fault_run(root, a, next, extra)) {
+			empty_insert(a, next, extra);
+			return -ENOMEM;
+		}
+		for (i = next; i < next + extra; i++) {
+			a->slots[i].owner = root;
+			pool_acct(root, a->slots[i].node, 1, 0, 0);
+			surplus_page_added(root, a->slots[i].node);
+		}
+		return 0;
+	}
+	return -ENOMEM;
+}
+
+/*
+ * Move the pages of USED run [first, first + npages) to a new run of
+ * new_npages slots without copying (mremap), then fill the rest with pages
+ * of the pool. Returns the new first index or -errno (nothing changed).
+ */
+long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
+		      size_t npages, size_t new_npages)
+{
+	long dst;
+	size_t i;
+	int ret;
+
+	if (new_npages <= npages)
+		return -EINVAL;
+	dst = empty_take(a, new_npages, 1);
+	if (dst < 0)
+		return dst;
+	/* pages for the tail first: if they cannot be had, nothing moved */
+	{
+		size_t extra = new_npages - npages;
+		long tail = hp_pool_take_run(pool, extra, 1, false);
+
+		if (tail < 0) {
+			empty_insert(a, (size_t)dst, new_npages);
+			return tail;
+		}
+		for (i = 0; i < extra; i++) {
+			size_t src = (size_t)tail + i, d = (size_t)dst + npages + i;
+
+			ret = move_page(a, src, d);
+			if (ret) {
+				/* give back what is not placed yet, undo the rest */
+				size_t k;
+
+				for (k = i; k < extra; k++)
+					a->slots[(size_t)tail + k].state = HP_SLOT_USED;
+				hp_pool_put_run(pool, a, (size_t)tail + i, extra - i);
+				for (k = 0; k < i; k++) {
+					size_t back = (size_t)dst + npages + k;
+					long e = empty_take(a, 1, 1);
+
+					if (e < 0 || move_page(a, back, (size_t)e)) {
+						root_release(pool->root, a, back, 1);
+						continue;
+					}
+					a->slots[e].state = HP_SLOT_USED;
+					a->slots[e].owner = pool;
+					hp_pool_put_run(pool, a, (size_t)e, 1);
+				}
+				empty_insert(a, (size_t)dst, new_npages);
+				return ret;
+			}
+			a->slots[d].state = HP_SLOT_USED;
+			a->slots[d].owner = pool;
+		}
+	}
+	for (i = 0; i < npages; i++) {
+		size_t d = (size_t)dst + i;
+
+		ret = move_page(a, first + i, d);
+		if (ret) {
+			/* half moved: move the moved ones back */
+			size_t k;
+
+			for (k = 0; k < i; k++)
+				if (move_page(a, (size_t)dst + k, first + k) == 0) {
+					a->slots[first + k].state = HP_SLOT_USED;
+					a->slots[first + k].owner = pool;
+				}
+			hp_pool_put_run(pool, a, (size_t)dst + npages, new_npages - npages);
+			return ret;
+		}
+		a->slots[d].state = HP_SLOT_USED;
+		a->slots[d].owner = pool;
+	}
+	pool->root->stats.pages_moved += npages;
+	return dst;
+}
+
+void hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages)
+{
+	size_t i;
+
+	for (i = first; i < first + npages; i++) {
+		if (a->slots[i].flags & HP_SLOT_F_DIRTY) {
+			memset(hp_slot_addr(a, i), 0, (size_t)1 << a->shift);
+			a->slots[i].flags &= (uint8_t)~HP_SLOT_F_DIRTY;
+		}
+	}
+}
+
+/* In a forked child, pages are shared copy-on-write with the parent: make
+ * them private before handing them out, so that a write can never SIGBUS
+ * for want of a page (MADV_POPULATE_WRITE fails with EFAULT instead).
+ * 0 or -ENOMEM. */
+int hp_pool_privatize(struct hp_arena *a, size_t first, size_t npages)
+{
+	size_t i;
+
+	if (a->fd >= 0)
+		return 0;	/* shared pools share with the child on purpose */
+	for (i = first; i < first + npages; i++) {
+		if (a->slots[i].gen == hp_fork_gen || !(a->slots[i].flags & HP_SLOT_F_PAGE))
+			continue;
+		if (hp_sys_madvise(hp_slot_addr(a, i), (size_t)1 << a->shift,
+				   MADV_POPULATE_WRITE))
+			return -ENOMEM;
+		a->slots[i].gen = hp_fork_gen;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * invariants
+ * ------------------------------------------------------------------------ */
+int hp_pool_check(const struct hugepool *pool)
+{
+	size_t nr = 0, fr = 0, rs = 0, su = 0, listed = 0;
+	int n;
+
+	for (n = 0; n < HP_MAX_NODES; n++) {
+		nr += pool->nr_huge_pages_node[n];
+		fr += pool->free_huge_pages_node[n];
+		rs += pool->resv_huge_pages_node[n];
+		su += pool->surplus_huge_pages_node[n];
+		listed += pool->freelists[n].pages;
+		if (pool->free_huge_pages_node[n] > pool->nr_huge_pages_node[n] ||
+		    pool->resv_huge_pages_node[n] > pool->free_huge_pages_node[n] ||
+		    pool->surplus_huge_pages_node[n] > pool->nr_huge_pages_node[n])
+			goto bad;
+	}
+	if (nr != pool->nr_huge_pages || fr != pool->free_huge_pages ||
+	    rs != pool->resv_huge_pages || su != pool->surplus_huge_pages)
+		goto bad;
+	if (pool->resv_huge_pages > pool->free_huge_pages ||
+	    pool->free_huge_pages > pool->nr_huge_pages)
+		goto bad;
+	if (pool->surplus_huge_pages != (pool->nr_huge_pages > pool->min_pages ?
+					 pool->nr_huge_pages - pool->min_pages : 0))
+		goto bad;
+	if (pool->max_pages && pool->nr_huge_pages > pool->max_pages)
+		goto bad;
+	/* pages on free lists are free pages not reserved in regions */
+	if (listed + pool->resv_huge_pages != pool->free_huge_pages)
+		goto bad;
+	if (pool->parent &&
+	    (long)pool->nr_huge_pages != pool->spool.used_hpages + pool->spool.rsv_hpages)
+		goto bad;
+	return 0;
+bad:
+	hp_log(2, "pool %s: counters broken: nr %zu free %zu resv %zu surplus %zu min %zu max %zu listed %zu",
+	       pool->name, pool->nr_huge_pages, pool->free_huge_pages, pool->resv_huge_pages,
+	       pool->surplus_huge_pages, pool->min_pages, pool->max_pages, listed);
+	return -EUCLEAN;
+}
+
+/* ------------------------------------------------------------------------
+ * creation, resize, destroy
+ * ------------------------------------------------------------------------ */
+void hp_pool_lock(struct hugepool *pool)
+{
+	pthread_mutex_lock(pool->lock);
+}
+
+void hp_pool_unlock(struct hugepool *pool)
+{
+	pthread_mutex_unlock(pool->lock);
+}
+
+static size_t window_slots(size_t shift, size_t max_pages)
+{
+	long ram_pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	size_t ram = ram_pages > 0 && psz > 0 ? (size_t)ram_pages * (size_t)psz : (64UL << 30);
+	size_t bytes = 2 * ram, slots;
+
+	/* room for every page the machine could give, twice over (moves and
+	 * regions need free address space), and never less than 64 GiB */
+	if (bytes < (64UL << 30))
+		bytes = 64UL << 30;
+	if (bytes > (1UL << 40))
+		bytes = 1UL << 40;
+	slots = bytes >> shift;
+	if (max_pages && slots < 2 * max_pages)
+		slots = 2 * max_pages;
+	if (slots > UINT32_MAX / 2)
+		slots = UINT32_MAX / 2;
+	return slots;
+}
+
+static struct hp_arena *arena_create(size_t shift, size_t nslots, bool base_pages, bool shared,
+				     const char *name)
+{
+	struct hp_arena *a = hp_meta_zalloc(sizeof(*a));
+	size_t len = nslots << shift, align = ((size_t)1 << shift) > ARENA_ALIGN ?
+					       (size_t)1 << shift : ARENA_ALIGN;
+	char *map, *base;
+	int ret;
+
+	if (!a)
+		return NULL;
+	a->fd = -1;
+	ret = hp_sys_mmap(NULL, len + align, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, (void **)&map);
+	if (ret)
+		goto fail;
+	base = (char *)HP_ALIGN_UP((uintptr_t)map, align);
+	/* trim to the aligned window so the registry maps exactly it */
+	if (base > map)
+		hp_sys_munmap(map, (size_t)(base - map));
+	if (map + len + align > base + len)
+		hp_sys_munmap(base + len, (size_t)(map + len + align - (base + len)));
+	a->map = base;
+	a->map_len = len;
+	a->base = base;
+	a->nslots = nslots;
+	a->shift = shift;
+	a->base_pages = base_pages;
+	a->slots = hp_meta_map(nslots * sizeof(struct hp_slot));
+	if (!a->slots)
+		goto fail_unmap;
+	if (shared) {
+		int fd = hp_sys_memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB |
+					     (unsigned int)(shift << MFD_HUGE_SHIFT));
+
+		if (fd < 0)
+			goto fail_slots;
+		a->fd = fd;
+		if (hp_sys_ftruncate(fd, (off_t)len))
+			goto fail_slots;
+	}
+	empty_insert(a, 0, nslots);
+	arena_register(a, true);
+	return a;
+fail_slots:
+	hp_sys_close(a->fd);
+	hp_meta_unmap(a->slots, nslots * sizeof(struct hp_slot));
+fail_unmap:
+	hp_sys_munmap(a->map, a->map_len);
+fail:
+	hp_meta_free(a, sizeof(*a));
+	return NULL;
+}
+
+static void arena_destroy(struct hp_arena *a)
+{
+	if (!a)
+		return;
+	arena_register(a, false);
+	/* munmap of the window gives every page back at once */
+	hp_sys_munmap(a->map, a->map_len);
+	hp_sys_close(a->fd);
+	hp_meta_unmap(a->slots, a->nslots * sizeof(struct hp_slot));
+	hp_meta_free(a, sizeof(*a));
+}
+
+static void pool_list_add(struct hugepool *pool)
+{
+	pthread_mutex_lock(&hp_pools_lock);
+	pool->next_pool = hp_pools;
+	if (hp_pools)
+		hp_pools->prev_pool = pool;
+	hp_pools = pool;
+	pthread_mutex_unlock(&hp_pools_lock);
+}
+
+static void pool_list_del(struct hugepool *pool)
+{
+	pthread_mutex_lock(&hp_pools_lock);
+	if (pool->prev_pool)
+		pool->prev_pool->next_pool = pool->next_pool;
+	else
+		hp_pools = pool->next_pool;
+	if (pool->next_pool)
+		pool->next_pool->prev_pool = pool->prev_pool;
+	pthread_mutex_unlock(&hp_pools_lock);
+}
+
+/* Take pages until the pool holds min_pages (set_max_huge_pages growing
+ * the persistent pool). 0 or -ENOMEM, leaving what it took in place. */
+static int pool_fill_min(struct hugepool *root)
+{
+	while (root->nr_huge_pages < root->min_pages) {
+		size_t want = root->min_pages - root->nr_huge_pages;
+		long first = root_fresh(root, want, 1);
+
+		if (first < 0)
+			return (int)first;
+		hp_pool_put_run(root, root->arena, (size_t)first, want);
+	}
+	return 0;
+}
+
+static unsigned int pool_seq;
+
+struct hugepool *hugepool_create(const struct hugepool_config *cfg)
+{
+	struct hugepool_config def = { 0 };
+	const struct hp_hstate *h;
+	struct hugepool *pool;
+	int ret;
+
+	hp_fork_init();
+	if (!cfg)
+		cfg = &def;
+	if ((cfg->max_pages && cfg->min_pages > cfg->max_pages) ||
+	    cfg->policy < HUGEPOOL_POLICY_DEFAULT || cfg->policy > HUGEPOOL_POLICY_INTERLEAVE ||
+	    (cfg->flags & ~(HUGEPOOL_FALLBACK | HUGEPOOL_SHARED))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ret = hp_hstate_init();
+	if (ret) {
+		errno = ret == -ENOENT ? EINVAL : -ret;
+		return NULL;
+	}
+	h = hp_size_to_hstate(cfg->page_size);
+	if (!h) {
+		hp_log(2, "no %zu-byte huge pages in this kernel", cfg->page_size);
+		errno = EINVAL;
+		return NULL;
+	}
+	pool = hp_meta_zalloc(sizeof(*pool));
+	if (!pool) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ret = hp_node_parse(cfg->nodes, &pool->nodes);
+	if (ret) {
+		hp_meta_free(pool, sizeof(*pool));
+		errno = EINVAL;
+		return NULL;
+	}
+	pthread_mutex_init(&pool->lock_storage, NULL);
+	pool->lock = &pool->lock_storage;
+	pool->root = pool;
+	pool->h = h;
+	pool->cfg = *cfg;
+	pool->cfg.page_size = h->size;
+	pool->cfg.nodes = NULL;		/* not ours to keep */
+	pool->min_pages = cfg->min_pages;
+	pool->max_pages = cfg->max_pages;
+	pool->decay_ms = hp_opt_decay_ms();
+	pool->next_nid_to_alloc = hp_nodemask_next(&pool->nodes, 0);
+	hp_subpool_init(&pool->spool, -1, -1);
+	snprintf(pool->name, sizeof(pool->name), "pool%u-%zuK",
+		 __atomic_add_fetch(&pool_seq, 1, __ATOMIC_RELAXED), h->size >> 10);
+
+	pool->arena = arena_create(h->shift, window_slots(h->shift, cfg->max_pages), false,
+				   cfg->flags & HUGEPOOL_SHARED, pool->name);
+	if (!pool->arena) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	pool->arena->pool = pool;
+	if (cfg->flags & HUGEPOOL_FALLBACK) {
+		pool->fb_arena = arena_create(h->shift, window_slots(h->shift, cfg->max_pages),
+					      true, false, pool->name);
+		if (!pool->fb_arena) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		pool->fb_arena->pool = pool;
+	}
+	hp_pool_lock(pool);
+	ret = pool_fill_min(pool);
+	hp_pool_unlock(pool);
+	if (ret)
+		goto fail;
+	pool_list_add(pool);
+	return pool;
+fail:
+	arena_destroy(pool->fb_arena);
+	arena_destroy(pool->arena);
+	pthread_mutex_destroy(&pool->lock_storage);
+	hp_meta_free(pool, sizeof(*pool));
+	errno = -ret;
+	return NULL;
+}
+
+struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, size_t max_pages)
+{
+	struct hugepool *sp;
+	long first;
+
+	if (!parent || (max_pages && min_pages > max_pages) ||
+	    min_pages > LONG_MAX || max_pages > LONG_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sp = hp_meta_zalloc(sizeof(*sp));
+	if (!sp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	sp->lock = parent->lock;
+	sp->parent = parent;
+	sp->root = parent->root;
+	sp->h = parent->h;
+	sp->arena = parent->arena;
+	sp->fb_arena = parent->fb_arena;
+	sp->cfg = parent->cfg;
+	sp->cfg.min_pages = min_pages;
+	sp->cfg.max_pages = max_pages;
+	sp->nodes = parent->nodes;
+	sp->min_pages = min_pages;
+	sp->max_pages = max_pages;
+	sp->decay_ms = 0;
+	hp_subpool_init(&sp->spool, min_pages ? (long)min_pages : -1,
+			max_pages ? (long)max_pages : -1);
+	snprintf(sp->name, sizeof(sp->name), "sub%u-%zuK",
+		 __atomic_add_fetch(&pool_seq, 1, __ATOMIC_RELAXED), sp->h->size >> 10);
+
+	hp_pool_lock(parent);
+	if (min_pages) {
+		/* the minimum is taken from the parent now (hugetlbfs
+		 * min_size=: the mount fails if it cannot be reserved);
+		 * page by page so that fragmentation does not matter */
+		size_t got = 0;
+
+		while (got < min_pages) {
+			first = hp_pool_take_run(parent, 1, 1, false);
+			if (first < 0)
+				break;
+			sp->arena->slots[first].owner = sp;
+			pool_acct(sp, sp->arena->slots[first].node, 1, 1, 0);
+			free_insert(sp, sp->arena, (size_t)first, 1,
+				    sp->arena->slots[first].node, (uint32_t)hp_now_ms());
+			got++;
+		}
+		if (got < min_pages) {
+			/* give back what we took */
+			int n;
+
+			for (n = 0; n < HP_MAX_NODES; n++) {
+				struct hp_freelist *fl = &sp->freelists[n];
+				unsigned int b;
+
+				for (b = 0; b < HP_FREE_BINS; b++)
+					while (fl->bins[b]) {
+						size_t hd = (size_t)(fl->bins[b] - sp->arena->slots);
+						size_t len = fl->bins[b]->run;
+
+						free_carve(sp, sp->arena, hd, hd, len);
+						took_from_free(sp, sp->arena, hd, len);
+						give_to_parent(sp, sp->arena, hd, len);
+					}
+			}
+			hp_pool_unlock(parent);
+			hp_meta_free(sp, sizeof(*sp));
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	parent->nr_subpools++;
+	hp_pool_unlock(parent);
+	pool_list_add(sp);
+	return sp;
+}
+
+int hugepool_resize(struct hugepool *pool, size_t min_pages, size_t max_pages)
+{
+	int ret = 0;
+
+	if (!pool || (max_pages && min_pages > max_pages))
+		return -EINVAL;
+	hp_pool_lock(pool);
+	if (max_pages && pool->nr_huge_pages - pool->free_huge_pages +
+	    pool->resv_huge_pages > max_pages) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (pool->parent) {
+		/* a new minimum changes how many pages the subpool keeps */
+		long used = pool->spool.used_hpages;
+		long want_rsv = (long)min_pages > used ? (long)min_pages - used : 0;
+
+		while (pool->spool.rsv_hpages < want_rsv) {
+			long first = hp_pool_take_run(pool->parent, 1, 1, false);
+
+			if (first < 0) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			pool->arena->slots[first].owner = pool;
+			pool_acct(pool, pool->arena->slots[first].node, 1, 1, 0);
+			free_insert(pool, pool->arena, (size_t)first, 1,
+				    pool->arena->slots[first].node, (uint32_t)hp_now_ms());
+			pool->spool.rsv_hpages++;
+		}
+		while (pool->spool.rsv_hpages > want_rsv) {
+			int n;
+			long h = -1;
+
+			for (n = 0; n < HP_MAX_NODES && h < 0; n++)
+				for (unsigned int b = 0; b < HP_FREE_BINS && h < 0; b++)
+					if (pool->freelists[n].bins[b])
+						h = pool->freelists[n].bins[b] - pool->arena->slots;
+			if (h < 0)
+				break;
+			free_carve(pool, pool->arena, (size_t)h, (size_t)h, 1);
+			took_from_free(pool, pool->arena, (size_t)h, 1);
+			give_to_parent(pool, pool->arena, (size_t)h, 1);
+			pool->spool.rsv_hpages--;
+		}
+		pool->spool.min_hpages = min_pages ? (long)min_pages : -1;
+		pool->spool.max_hpages = max_pages ? (long)max_pages : -1;
+		pool->min_pages = min_pages;
+		pool->max_pages = max_pages;
+		surplus_readjust(pool);
+		goto out;
+	}
+	if (max_pages && pool->nr_huge_pages > max_pages) {
+		/* shrink to the new cap now: free pages go first */
+		pool->min_pages = min_pages;
+		surplus_readjust(pool);
+		hp_pool_decay(pool, hp_now_ms(), true);
+		if (pool->nr_huge_pages > max_pages) {
+			ret = -EBUSY;
+			goto out;
+		}
+	}
+	{
+		size_t old_min = pool->min_pages;
+
+		pool->min_pages = min_pages;
+		surplus_readjust(pool);
+		ret = pool_fill_min(pool);
+		if (ret) {
+			pool->min_pages = old_min;
+			surplus_readjust(pool);
+			hp_pool_decay(pool, hp_now_ms(), true);
+			goto out;
+		}
+	}
+	pool->max_pages = max_pages;
+	pool->cfg.min_pages = min_pages;
+	pool->cfg.max_pages = max_pages;
+	/* pages the smaller minimum no longer keeps go back now */
+	if (pool->surplus_huge_pages)
+		hp_pool_decay(pool, hp_now_ms(), true);
+out:
+	hp_pool_unlock(pool);
+	return ret;
+}
+
+/* Release everything a pool holds: blocks, regions, free pages. */
+static void pool_drain(struct hugepool *pool)
+{
+	hp_region_destroy_all(pool);
+	hp_alloc_destroy_all(pool);
+}
+
+int hugepool_destroy(struct hugepool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	hp_pool_lock(pool);
+	if (pool->nr_subpools) {
+		hp_pool_unlock(pool);
+		return -EBUSY;
+	}
+	hp_pool_unlock(pool);
+	pool_list_del(pool);
+	hp_pool_lock(pool);
+	if (pool->parent) {
+		struct hp_arena *a = pool->arena;
+		int n;
+
+		pool_drain(pool);
+		/* every free page of the subpool goes back to the parent */
+		for (n = 0; n < HP_MAX_NODES; n++) {
+			struct hp_freelist *fl = &pool->freelists[n];
+			unsigned int b;
+
+			for (b = 0; b < HP_FREE_BINS; b++)
+				while (fl->bins[b]) {
+					size_t hd = (size_t)(fl->bins[b] - a->slots);
+					size_t len = fl->bins[b]->run;
+
+					free_carve(pool, a, hd, hd, len);
+					took_from_free(pool, a, hd, len);
+					give_to_parent(pool, a, hd, len);
+				}
+		}
+		pool->parent->nr_subpools--;
+		if (pool->parent->surplus_huge_pages)
+			decay_kick(pool->root);
+		hp_pool_unlock(pool);
+		hp_meta_free(pool, sizeof(*pool));
+		return 0;
+	}
+	hp_region_destroy_all(pool);
+	hp_alloc_destroy_all(pool);
+	hp_pool_unlock(pool);
+	arena_destroy(pool->fb_arena);
+	arena_destroy(pool->arena);
+	pthread_mutex_destroy(&pool->lock_storage);
+	hp_meta_free(pool, sizeof(*pool));
+	return 0;
+}
+
+int hugepool_counters(const struct hugepool *pool, int node, struct hugepool_counters *out)
+{
+	struct hugepool *p = (struct hugepool *)pool;
+
+	if (!pool || !out || node < HUGEPOOL_NODE_ANY || node >= HP_MAX_NODES)
+		return -EINVAL;
+	if (node != HUGEPOOL_NODE_ANY && !hp_node_exists(node))
+		return -EINVAL;
+	hp_pool_lock(p);
+	out->page_size = pool->h->size;
+	out->min_pages = pool->min_pages;
+	out->max_pages = pool->max_pages;
+	if (node == HUGEPOOL_NODE_ANY) {
+		out->nr_pages = pool->nr_huge_pages;
+		out->free_pages = pool->free_huge_pages;
+		out->resv_pages = pool->resv_huge_pages;
+		out->surplus_pages = pool->surplus_huge_pages;
+	} else {
+		out->nr_pages = pool->nr_huge_pages_node[node];
+		out->free_pages = pool->free_huge_pages_node[node];
+		out->resv_pages = pool->resv_huge_pages_node[node];
+		out->surplus_pages = pool->surplus_huge_pages_node[node];
+	}
+	hp_pool_unlock(p);
+	return 0;
+}
+
+size_t hugepool_page_size(const struct hugepool *pool)
+{
+	return pool ? pool->h->size : 0;
+}
+
+long hugepool_set_decay_ms(struct hugepool *pool, long ms)
+{
+	long old;
+
+	if (!pool || ms < -1)
+		return -EINVAL;
+	hp_pool_lock(pool);
+	old = pool->decay_ms;
+	pool->decay_ms = ms;
+	if (!pool->parent && pool->surplus_huge_pages)
+		decay_kick(pool);
+	hp_pool_unlock(pool);
+	return old;
+}
+
+long hugepool_trim(struct hugepool *pool)
+{
+	long ret;
+
+	if (!pool)
+		return -EINVAL;
+	hp_pool_lock(pool);
+	ret = hp_pool_decay(pool->root, hp_now_ms(), true);
+	hp_pool_unlock(pool);
+	return ret;
+}
+
+/* Regions get their pages through these (region.c). */
+void hp_pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dresv)
+{
+	pool_acct(pool, node, dnr, dfree, dresv);
+}
+
+int hp_pool_move_page(struct hp_arena *a, size_t src, size_t dst)
+{
+	return move_page(a, src, dst);
+}
+
+long hp_pool_empty_take(struct hp_arena *a, size_t n, size_t align)
+{
+	return empty_take(a, n, align);
+}
+
+void hp_pool_empty_put(struct hp_arena *a, size_t first, size_t n)
+{
+	empty_insert(a, first, n);
+}
+
+int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+	int ret;
+
+	if (root->max_pages && root->nr_huge_pages + n > root->max_pages)
+		return -ENOMEM;
+	ret = fault_run(root, a, first, n);
+	if (ret)
+		return ret;
+	for (i = first; i < first + n; i++) {
+		a->slots[i].owner = root;
+		pool_acct(root, a->slots[i].node, 1, 0, 0);
+		surplus_page_added(root, a->slots[i].node);
+	}
+	return 0;
+}
+
+void hp_pool_unmap_pages(struct hp_arena *a, size_t first, size_t n)
+{
+	unmap_pages(a, first, n);
+}

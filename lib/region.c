@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.c - regions: a range of address space with its pages reserved up
+ * front (hugetlb_reserve_pages at mmap), populated and released by range.
+ *
+ * A reserved region holds its pages from the start, at its own slots: they
+ * count as free and reserved in the pool (as the kernel counts reserved
+ * pages in free_hugepages and resv_hugepages), so a reserved page can
+ * always be had, on the node the pool's policy chose. Populate consumes the
+ * reservation (and zeroes pages that were used before); release returns
+ * pages to the reservation. A NORESERVE region holds only address space:
+ * populate takes pages from the pool then (and may fail with -ENOMEM, never
+ * SIGBUS), release gives them back to the pool.
+ *
+ * The resv_map of a region records its populated ranges, updated with the
+ * kernel's region_chg / region_add / region_abort / region_del protocol.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+struct hugepool_region {
+	struct hugepool *pool;
+	struct hp_arena *a;
+	size_t first;
+	size_t npages;
+	unsigned int flags;
+	struct hp_resv_map map;		/* populated page ranges */
+	struct hugepool_region *next, *prev;
+	int pinned;			/* io_uring registrations holding pages */
+};
+
+static void region_link(struct hugepool *pool, struct hugepool_region *r)
+{
+	r->prev = NULL;
+	r->next = pool->regions;
+	if (pool->regions)
+		pool->regions->prev = r;
+	pool->regions = r;
+}
+
+static void region_unlink(struct hugepool *pool, struct hugepool_region *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		pool->regions = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+static void mark_region(struct hugepool_region *r, size_t idx)
+{
+	struct hp_slot *s = &r->a->slots[idx];
+
+	s->state = HP_SLOT_REGION;
+	s->owner = r->pool;
+	s->region = r;
+	s->head = (uint32_t)r->first;
+}
+
+static long region_free_locked(struct hugepool_region *r);
+
+struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t size,
+						unsigned int flags)
+{
+	struct hugepool_region *r;
+	struct hp_arena *a;
+	size_t psz, n, i;
+	long first;
+
+	if (!pool && !(pool = hugepool_default()))
+		return NULL;
+	psz = pool->h->size;
+	if (!size || size % psz ||
+	    (flags & ~(HUGEPOOL_REGION_NORESERVE | HUGEPOOL_REGION_POPULATE))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	a = pool->arena;
+	n = size / psz;
+	r = hp_meta_zalloc(sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->pool = pool;
+	r->a = a;
+	r->npages = n;
+	r->flags = flags;
+	hp_resv_map_init(&r->map);
+
+	hp_pool_lock(pool);
+	if (flags & HUGEPOOL_REGION_NORESERVE) {
+		/* address space only; the slots keep their placeholders */
+		first = hp_pool_empty_take(a, n, 1);
+		if (first < 0)
+			goto fail;
+		r->first = (size_t)first;
+		for (i = 0; i < n; i++) {
+			mark_region(r, r->first + i);
+			a->slots[r->first + i].flags = 0;
+		}
+	} else {
+		/* the pages themselves are the reservation */
+		first = hp_pool_take_run(pool, n, 1, false);
+		if (first < 0)
+			goto fail;
+		r->first = (size_t)first;
+		for (i = 0; i < n; i++) {
+			mark_region(r, r->first + i);
+			hp_pool_acct(pool, a->slots[r->first + i].node, 0, 1, 1);
+		}
+	}
+	region_link(pool, r);
+	pool->stats.region_reserves++;
+	hp_pool_unlock(pool);
+
+	if (flags & HUGEPOOL_REGION_POPULATE) {
+		long ret = hugepool_region_populate(r, 0, size);
+
+		if (ret < 0) {
+			hugepool_region_free(r);
+			errno = -ret;
+			return NULL;
+		}
+	}
+	return r;
+fail:
+	pool->stats.failures++;
+	hp_pool_unlock(pool);
+	hp_meta_free(r, sizeof(*r));
+	errno = ENOMEM;
+	return NULL;
+}
+
+void *hugepool_region_addr(const struct hugepool_region *r)
+{
+	return r ? hp_slot_addr(r->a, r->first) : NULL;
+}
+
+size_t hugepool_region_size(const struct hugepool_region *r)
+{
+	return r ? r->npages << r->a->shift : 0;
+}
+
+static int range_check(const struct hugepool_region *r, size_t offset, size_t len,
+		       long *f, long *t)
+{
+	size_t psz;
+
+	if (!r)
+		return -EINVAL;
+	psz = (size_t)1 << r->a->shift;
+	if (offset % psz || len % psz || offset > (r->npages << r->a->shift) ||
+	    len > (r->npages << r->a->shift) - offset)
+		return -EINVAL;
+	*f = (long)(offset / psz);
+	*t = *f + (long)(len / psz);
+	return 0;
+}
+
+/* Back page i (region-relative) of r; 0 or -ENOMEM. Lock held. */
+static int populate_page(struct hugepool_region *r, size_t i)
+{
+	struct hp_arena *a = r->a;
+	size_t idx = r->first + i;
+	struct hugepool *pool = r->pool;
+
+	if (!(r->flags & HUGEPOOL_REGION_NORESERVE)) {
+		if (hp_pool_privatize(a, idx, 1))
+			return -ENOMEM;
+		hp_pool_zero_run(a, idx, 1);
+		hp_pool_acct(pool, a->slots[idx].node, 0, -1, -1);
+		return 0;
+	}
+	{
+		long src = hp_pool_take_run(pool, 1, 1, false);
+		int ret;
+
+		if (src < 0)
+			return (int)src;
+		ret = hp_pool_move_page(a, (size_t)src, idx);
+		if (ret) {
+			hp_pool_put_run(pool, a, (size_t)src, 1);
+			return -ENOMEM;
+		}
+		mark_region(r, idx);
+		if (hp_pool_privatize(a, idx, 1)) {
+			/* cannot be made private in a forked child: give it back */
+			long e = hp_pool_empty_take(a, 1, 1);
+
+			if (e >= 0 && !hp_pool_move_page(a, idx, (size_t)e)) {
+				a->slots[e].state = HP_SLOT_USED;
+				a->slots[e].owner = pool;
+				hp_pool_put_run(pool, a, (size_t)e, 1);
+			}
+			mark_region(r, idx);
+			a->slots[idx].flags = 0;
+			return -ENOMEM;
+		}
+		hp_pool_zero_run(a, idx, 1);
+		pool->root->stats.pages_moved++;
+		return 0;
+	}
+}
+
+/*
+ * Populate [offset, offset + len): for each unpopulated stretch, region_chg,
+ * back its pages, region_add (or region_add of what was backed and
+ * region_abort of the rest). Returns pages newly backed, or -errno; pages
+ * backed before a failure stay populated.
+ */
+long hugepool_region_populate(struct hugepool_region *r, size_t offset, size_t len)
+{
+	long f, t, i, done = 0, needed, chg;
+	int ret = range_check(r, offset, len, &f, &t);
+
+	if (ret)
+		return ret;
+	hp_pool_lock(r->pool);
+	for (i = f; i < t; ) {
+		long j, k;
+
+		if (hp_region_count(&r->map, i, i + 1)) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < t && !hp_region_count(&r->map, j, j + 1); j++)
+			;
+		/* [i, j) is unpopulated */
+		chg = hp_region_chg(&r->map, i, j, &needed);
+		if (chg < 0) {
+			ret = (int)chg;
+			break;
+		}
+		for (k = i; k < j; k++) {
+			ret = populate_page(r, (size_t)k);
+			if (ret)
+				break;
+		}
+		if (k == j) {
+			hp_region_add(&r->map, i, j, needed);
+		} else {
+			hp_region_abort(&r->map, i, j, needed);
+			if (k > i) {
+				/* keep what was backed: a second, smaller chg/add */
+				chg = hp_region_chg(&r->map, i, k, &needed);
+				if (chg >= 0)
+					hp_region_add(&r->map, i, k, needed);
+			}
+		}
+		done += k - i;
+		if (ret)
+			break;
+		i = j;
+	}
+	if (done)
+		r->pool->stats.region_populates++;
+	if (ret)
+		r->pool->stats.failures++;
+	hp_pool_unlock(r->pool);
+	return ret ? ret : done;
+}
+
+/* Give back populated page i of r. 0 or -errno. Lock held. */
+static int release_page(struct hugepool_region *r, size_t i)
+{
+	struct hp_arena *a = r->a;
+	size_t idx = r->first + i;
+
+	a->slots[idx].flags |= HP_SLOT_F_DIRTY;
+	if (!(r->flags & HUGEPOOL_REGION_NORESERVE)) {
+		/* back to the reservation: it stays the region's */
+		hp_pool_acct(r->pool, a->slots[idx].node, 0, 1, 1);
+		return 0;
+	}
+	{
+		long e = hp_pool_empty_take(a, 1, 1);
+		int ret;
+
+		if (e < 0)
+			return (int)e;
+		ret = hp_pool_move_page(a, idx, (size_t)e);
+		if (ret) {
+			hp_pool_empty_put(a, (size_t)e, 1);
+			return ret;
+		}
+		mark_region(r, idx);
+		a->slots[idx].flags = 0;
+		a->slots[e].state = HP_SLOT_USED;
+		a->slots[e].owner = r->pool;
+		hp_pool_put_run(r->pool, a, (size_t)e, 1);
+		return 0;
+	}
+}
+
+long hugepool_region_release(struct hugepool_region *r, size_t offset, size_t len)
+{
+	long f, t, i, done = 0;
+	int ret = range_check(r, offset, len, &f, &t);
+
+	if (ret)
+		return ret;
+	hp_pool_lock(r->pool);
+	if (r->pinned) {
+		hp_pool_unlock(r->pool);
+		return -EBUSY;
+	}
+	for (i = f; i < t; i++) {
+		long d;
+
+		if (!hp_region_count(&r->map, i, i + 1))
+			continue;
+		ret = release_page(r, (size_t)i);
+		if (ret)
+			break;
+		d = hp_region_del(&r->map, i, i + 1);
+		if (d < 0) {
+			/* cannot split the range: undo this page */
+			ret = (int)d;
+			break;
+		}
+		done++;
+	}
+	if (done)
+		r->pool->stats.region_releases++;
+	hp_pool_unlock(r->pool);
+	return done || !ret ? done : ret;
+}
+
+/* Lock held. */
+static long region_free_locked(struct hugepool_region *r)
+{
+	struct hugepool *pool = r->pool;
+	struct hp_arena *a = r->a;
+	size_t i;
+
+	if (r->pinned)
+		return -EBUSY;
+	if (r->flags & HUGEPOOL_REGION_NORESERVE) {
+		/* populated pages become the pool's free pages where they
+		 * are; the rest of the range is address space again */
+		for (i = 0; i < r->npages; i++) {
+			size_t idx = r->first + i;
+
+			if (hp_region_count(&r->map, (long)i, (long)i + 1)) {
+				a->slots[idx].state = HP_SLOT_USED;
+				a->slots[idx].flags |= HP_SLOT_F_DIRTY;
+				hp_pool_put_run(pool, a, idx, 1);
+			} else {
+				hp_pool_empty_put(a, idx, 1);
+			}
+		}
+	} else {
+		for (i = 0; i < r->npages; i++) {
+			size_t idx = r->first + i;
+
+			if (!hp_region_count(&r->map, (long)i, (long)i + 1))
+				hp_pool_acct(pool, a->slots[idx].node, 0, -1, -1);
+			a->slots[idx].state = HP_SLOT_USED;
+		}
+		hp_pool_put_run(pool, a, r->first, r->npages);
+	}
+	hp_resv_map_release(&r->map);
+	region_unlink(pool, r);
+	hp_meta_free(r, sizeof(*r));
+	return 0;
+}
+
+int hugepool_region_free(struct hugepool_region *r)
+{
+	struct hugepool *pool;
+	long ret;
+
+	if (!r)
+		return -EINVAL;
+	pool = r->pool;
+	hp_pool_lock(pool);
+	ret = region_free_locked(r);
+	hp_pool_unlock(pool);
+	return (int)ret;
+}
+
+void hp_region_destroy_all(struct hugepool *pool)
+{
+	while (pool->regions) {
+		pool->regions->pinned = 0;	/* destroy wins; the ring must be gone */
+		region_free_locked(pool->regions);
+	}
+}
+
+/* For uring.c: pin state of a region (lock taken here). */
+int hp_region_pin(struct hugepool_region *r, int delta)
+{
+	int ret;
+
+	hp_pool_lock(r->pool);
+	r->pinned += delta;
+	ret = r->pinned;
+	hp_pool_unlock(r->pool);
+	return ret;
+}
+
+/* Pages of [f, t) that are populated (for uring.c). */
+long hp_region_populated(struct hugepool_region *r, long f, long t)
+{
+	long n;
+
+	hp_pool_lock(r->pool);
+	n = hp_region_count(&r->map, f, t);
+	hp_pool_unlock(r->pool);
+	return n;
+}

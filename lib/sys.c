@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys.c - the syscall seam. Every call libhugepool makes into the kernel goes
+ * through one of these functions, which return -errno instead of touching
+ * errno, and which a test can fail on demand through hp_sys_inject (the
+ * fault-injection suite fails each call site with each errno in turn).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <numaif.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const char *const hp_sys_call_names[HP_SYS_NR_CALLS] = {
+	[HP_SYS_MMAP] = "mmap", [HP_SYS_MUNMAP] = "munmap",
+	[HP_SYS_MREMAP] = "mremap", [HP_SYS_MADVISE] = "madvise",
+	[HP_SYS_MBIND] = "mbind", [HP_SYS_SET_MEMPOLICY] = "set_mempolicy",
+	[HP_SYS_GET_MEMPOLICY] = "get_mempolicy",
+	[HP_SYS_MOVE_PAGES] = "move_pages",
+	[HP_SYS_MEMFD_CREATE] = "memfd_create",
+	[HP_SYS_FALLOCATE] = "fallocate", [HP_SYS_FTRUNCATE] = "ftruncate",
+	[HP_SYS_OPEN] = "open", [HP_SYS_READ] = "read", [HP_SYS_WRITE] = "write",
+};
+
+int (*volatile hp_sys_inject)(enum hp_sys_call call);
+
+#if HP_FAULT_INJECTION
+#define INJECT(call)						\
+	do {							\
+		int (*fn_)(enum hp_sys_call) = hp_sys_inject;	\
+		if (unlikely(fn_ != NULL)) {			\
+			int r_ = fn_(call);			\
+			if (r_ < 0)				\
+				return r_;			\
+		}						\
+	} while (0)
+#else
+#define INJECT(call) do { } while (0)
+#endif
+
+int hp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
+		void **out)
+{
+	void *p;
+
+	INJECT(HP_SYS_MMAP);
+	p = mmap(addr, len, prot, flags, fd, off);
+	if (p == MAP_FAILED)
+		return -errno;
+	*out = p;
+	return 0;
+}
+
+int hp_sys_munmap(void *addr, size_t len)
+{
+	INJECT(HP_SYS_MUNMAP);
+	return munmap(addr, len) ? -errno : 0;
+}
+
+int hp_sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		  void *new_addr, void **out)
+{
+	void *p;
+
+	INJECT(HP_SYS_MREMAP);
+	p = mremap(old, old_len, new_len, flags, new_addr);
+	if (p == MAP_FAILED)
+		return -errno;
+	*out = p;
+	return 0;
+}
+
+int hp_sys_madvise(void *addr, size_t len, int advice)
+{
+	INJECT(HP_SYS_MADVISE);
+	return madvise(addr, len, advice) ? -errno : 0;
+}
+
+/* Raw syscalls for the memory policy calls: libnuma's wrappers print on
+ * error and the library must stay quiet and report -errno. */
+int hp_sys_mbind(void *addr, size_t len, int mode, const unsigned long *mask,
+		 unsigned long maxnode, unsigned int flags)
+{
+	INJECT(HP_SYS_MBIND);
+	return syscall(SYS_mbind, addr, len, mode, mask, maxnode, flags) ? -errno : 0;
+}
+
+int hp_sys_set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode)
+{
+	INJECT(HP_SYS_SET_MEMPOLICY);
+	return syscall(SYS_set_mempolicy, mode, mask, maxnode) ? -errno : 0;
+}
+
+int hp_sys_get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode,
+			 void *addr, unsigned long flags)
+{
+	INJECT(HP_SYS_GET_MEMPOLICY);
+	return syscall(SYS_get_mempolicy, mode, mask, maxnode, addr, flags) ? -errno : 0;
+}
+
+int hp_sys_move_pages(unsigned long count, void **pages, int *status)
+{
+	INJECT(HP_SYS_MOVE_PAGES);
+	return syscall(SYS_move_pages, 0, count, pages, NULL, status, 0) < 0 ? -errno : 0;
+}
+
+int hp_sys_memfd_create(const char *name, unsigned int flags)
+{
+	int fd;
+
+	INJECT(HP_SYS_MEMFD_CREATE);
+	fd = (int)syscall(SYS_memfd_create, name, flags);
+	return fd < 0 ? -errno : fd;
+}
+
+int hp_sys_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	INJECT(HP_SYS_FALLOCATE);
+	return fallocate(fd, mode, off, len) ? -errno : 0;
+}
+
+int hp_sys_ftruncate(int fd, off_t len)
+{
+	INJECT(HP_SYS_FTRUNCATE);
+	return ftruncate(fd, len) ? -errno : 0;
+}
+
+void hp_sys_close(int fd)
+{
+	int saved = errno;
+
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+}
+
+long hp_sys_read_file(const char *path, char *buf, size_t len)
+{
+	long n, total = 0;
+	int fd;
+
+	if (len == 0)
+		return -EINVAL;
+	{
+		INJECT(HP_SYS_OPEN);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (hp_sys_inject && hp_sys_inject(HP_SYS_READ) < 0) {
+			close(fd);
+			return -EIO;
+		}
+		n = read(fd, buf + total, len - 1 - total);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0 || (size_t)(total + n) >= len - 1) {
+			total += n;
+			break;
+		}
+		total += n;
+	}
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+long hp_sys_write_file(const char *path, const char *buf, size_t len)
+{
+	long n;
+	int fd;
+
+	INJECT(HP_SYS_OPEN);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = hp_sys_write_all(fd, buf, len);
+	close(fd);
+	return n;
+}
+
+int hp_sys_read_ulong(const char *path, unsigned long *out)
+{
+	char buf[64];
+	long n = hp_sys_read_file(path, buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return hp_parse_ulong(buf, out);
+}
+
+long hp_sys_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+
+	INJECT(HP_SYS_WRITE);
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return (long)done;
+}
+
+long hp_sys_kernel_page_size(const void *addr)
+{
+	unsigned long a = (unsigned long)addr, lo, hi, kb;
+	char line[512];
+	bool in = false;
+	long ret = -ENOENT;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = a >= lo && a < hi;
+			continue;
+		}
+		if (in && sscanf(line, "KernelPageSize: %lu kB", &kb) == 1) {
+			ret = (long)(kb * 1024);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Names in a directory, without opendir (which allocates through malloc,
+ * and this may run inside malloc). Calls fn for each entry but "." and "..";
+ * returns the number of entries or -errno. */
+long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), void *arg)
+{
+	char buf[4096];
+	long n, count = 0;
+	int fd;
+
+	INJECT(HP_SYS_OPEN);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		long off = 0;
+
+		while (off < n) {
+			struct {
+				uint64_t d_ino;
+				int64_t d_off;
+				unsigned short d_reclen;
+				unsigned char d_type;
+				char d_name[];
+			} *d = (void *)(buf + off);
+
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) {
+				fn(d->d_name, arg);
+				count++;
+			}
+			off += d->d_reclen;
+		}
+	}
+	if (n < 0)
+		count = -errno;
+	close(fd);
+	return count;
+}
