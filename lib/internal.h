@@ -342,6 +342,8 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		      size_t npages, size_t new_npages);
 /* Zero the pages of a run that are dirty (calloc, region populate). */
 void hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages);
+/* Unit tests: a pool on base pages (no huge pages needed). */
+struct hugepool *hp_pool_create_fake(const struct hugepool_config *cfg);
 /* Check the counter invariants; 0 or -EUCLEAN with a message at verbose. */
 int hp_pool_check(const struct hugepool *pool);
 /* Return unused surplus pages whose decay expired (lock held). */

@@ -532,11 +532,13 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 		ret = fault_range(root, a, first, n);
 		if (ret)
 			return -ENOMEM;
+		/* a test pool on base pages (hp_pool_create_fake): node 0 */
 		for (i = first; i < first + n; i++) {
 			a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
-			a->slots[i].node = -1;
+			a->slots[i].node = 0;
 			a->slots[i].gen = hp_fork_gen;
 		}
+		root->stats.pages_faulted += n;
 		return 0;
 	}
 
@@ -680,6 +682,57 @@ static long root_fresh(struct hugepool *root, size_t n, size_t align)
 	return first;
 }
 
+static void took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n);
+
+/*
+ * A free extent too short for n pages but followed by empty slots is
+ * completed with fresh pages there, so that held free pages are used
+ * before new ones are faulted (a pool with min_pages = 4 asked for 10
+ * pages faults 6, not 10). Returns the first index or -ENOMEM.
+ */
+static long root_extend(struct hugepool *root, size_t n, size_t align)
+{
+	struct hp_arena *a = root->arena;
+	int order[HP_MAX_NODES], k, i;
+
+	if (align > 1)
+		return -ENOMEM;
+	k = node_order(root, order);
+	for (i = 0; i < k; i++) {
+		struct hp_freelist *fl = &root->freelists[order[i]];
+		unsigned int b;
+
+		if (!fl->pages)
+			continue;
+		for (b = 0; b < HP_FREE_BINS; b++) {
+			struct hp_slot *s;
+			int budget = 16;
+
+			for (s = fl->bins[b]; s && budget--; s = s->next_free) {
+				size_t head = (size_t)(s - a->slots), len = s->run;
+				size_t end = head + len, extra = n - len;
+				struct hp_slot *r;
+
+				if (len >= n || end >= a->nslots)
+					continue;
+				r = &a->slots[end];
+				if (r->state != HP_SLOT_EMPTY || r->run < extra)
+					continue;
+				if (root->max_pages && root->nr_huge_pages + extra > root->max_pages)
+					return -ENOMEM;
+				free_carve(root, a, head, head, len);
+				took_from_free(root, a, head, len);
+				if (hp_pool_grow_run(root, a, head, len, extra)) {
+					hp_pool_put_run(root, a, head, len);
+					return -ENOMEM;
+				}
+				return (long)head;
+			}
+		}
+	}
+	return -ENOMEM;
+}
+
 /* Take pages the pool holds off its free lists into USED state for the
  * pool itself (free_huge_pages drops). */
 static void took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
@@ -692,27 +745,20 @@ static void took_from_free(struct hugepool *pool, struct hp_arena *a, size_t fir
 	}
 }
 
-/* Move ownership of USED pages [first, first + n) from pool to its parent
- * and put them on the parent's free lists (a subpool gives pages back). */
+/* Move ownership of USED pages [first, first + n) from pool to its parent,
+ * which takes them back as any freed pages: a parent that is itself a
+ * subpool uncharges them (and may pass them further up). */
 static void give_to_parent(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
 {
-	struct hugepool *parent = pool->parent;
-	uint32_t now = (uint32_t)hp_now_ms();
-	size_t i, j;
+	size_t i;
 
 	for (i = first; i < first + n; i++) {
 		pool_acct(pool, a->slots[i].node, -1, 0, 0);
 		surplus_page_removed(pool, a->slots[i].node);
+		a->slots[i].state = HP_SLOT_USED;
+		a->slots[i].owner = pool->parent;
 	}
-	/* the parent held them as in use by the subpool; now they are free */
-	for (i = first; i < first + n; i = j) {
-		int node = a->slots[i].node;
-
-		for (j = i; j < first + n && a->slots[j].node == node; j++)
-			pool_acct(parent, node, 0, 1, 0);
-		free_insert(parent, a, i, j - i, node, now);
-	}
-	parent->last_free_ms = now;
+	hp_pool_put_run(pool->parent, a, first, n);
 }
 
 /*
@@ -735,6 +781,9 @@ long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool f
 			took_from_free(pool, a, (size_t)first, npages);
 			return first;
 		}
+		first = root_extend(pool, npages, align);
+		if (first >= 0)
+			return first;
 		return root_fresh(pool, npages, align);
 	}
 
@@ -855,7 +904,24 @@ void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, si
  * decay_ms go back to the kernel (all of them with force). Never dips into
  * the persistent minimum or into reserved pages. Returns pages released.
  */
+static long decay_some(struct hugepool *pool, uint64_t now_ms, bool force, size_t limit);
+
 long hp_pool_decay(struct hugepool *pool, uint64_t now_ms, bool force)
+{
+	return decay_some(pool, now_ms, force, SIZE_MAX);
+}
+
+/* Undo growth that a failed operation caused: release up to n free surplus
+ * pages of the root at once (a failed call leaves the pool as it was). */
+static void shrink_back(struct hugepool *pool, size_t nr_before)
+{
+	struct hugepool *root = pool->root;
+
+	if (root->nr_huge_pages > nr_before)
+		decay_some(root, 0, true, root->nr_huge_pages - nr_before);
+}
+
+static long decay_some(struct hugepool *pool, uint64_t now_ms, bool force, size_t limit)
 {
 	struct hp_arena *a = pool->arena;
 	long released = 0;
@@ -881,6 +947,8 @@ long hp_pool_decay(struct hugepool *pool, uint64_t now_ms, bool force)
 				next = s->next_free;
 				surplus = pool->nr_huge_pages > pool->min_pages ?
 					  pool->nr_huge_pages - pool->min_pages : 0;
+				if (surplus > limit - (size_t)released)
+					surplus = limit - (size_t)released;
 				if (!surplus)
 					return released;
 				if (!force && (uint32_t)now_ms - s->stamp < (uint32_t)pool->decay_ms)
@@ -1344,7 +1412,22 @@ static int pool_fill_min(struct hugepool *root)
 
 static unsigned int pool_seq;
 
+static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake);
+
 struct hugepool *hugepool_create(const struct hugepool_config *cfg)
+{
+	return pool_create(cfg, false);
+}
+
+/* A pool whose pages are base pages: the whole engine (free lists,
+ * surplus, subpools, regions, decay) runs without huge pages, so that its
+ * accounting can be unit tested on any machine. Not exported. */
+struct hugepool *hp_pool_create_fake(const struct hugepool_config *cfg)
+{
+	return pool_create(cfg, true);
+}
+
+static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake)
 {
 	struct hugepool_config def = { 0 };
 	const struct hp_hstate *h;
@@ -1397,7 +1480,7 @@ struct hugepool *hugepool_create(const struct hugepool_config *cfg)
 	snprintf(pool->name, sizeof(pool->name), "pool%u-%zuK",
 		 __atomic_add_fetch(&pool_seq, 1, __ATOMIC_RELAXED), h->size >> 10);
 
-	pool->arena = arena_create(h->shift, window_slots(h->shift, cfg->max_pages), false,
+	pool->arena = arena_create(h->shift, window_slots(h->shift, cfg->max_pages), fake,
 				   cfg->flags & HUGEPOOL_SHARED, pool->name);
 	if (!pool->arena) {
 		ret = -ENOMEM;
@@ -1432,6 +1515,7 @@ fail:
 struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, size_t max_pages)
 {
 	struct hugepool *sp;
+	size_t nr_before;
 	long first;
 
 	if (!parent || (max_pages && min_pages > max_pages) ||
@@ -1463,6 +1547,7 @@ struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, siz
 		 __atomic_add_fetch(&pool_seq, 1, __ATOMIC_RELAXED), sp->h->size >> 10);
 
 	hp_pool_lock(parent);
+	nr_before = parent->root->nr_huge_pages;
 	if (min_pages) {
 		/* the minimum is taken from the parent now (hugetlbfs
 		 * min_size=: the mount fails if it cannot be reserved);
@@ -1497,6 +1582,7 @@ struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, siz
 						give_to_parent(sp, sp->arena, hd, len);
 					}
 			}
+			shrink_back(parent, nr_before);
 			hp_pool_unlock(parent);
 			hp_meta_free(sp, sizeof(*sp));
 			errno = ENOMEM;

@@ -20,11 +20,12 @@
  * an add fills each gap of [f, t) with a descriptor taken from the cache and
  * coalesces it at once. Every gap but possibly the last ends at the start of
  * an existing entry, and every gap but possibly the first begins at the end
- * of one, so each coalesce returns at least one descriptor, and those go back
- * to the cache before the next gap is filled. Only an add that touches no
- * entry at all keeps its descriptor. So an add draws at most one descriptor
- * from the cache at any moment, whatever the map became since region_chg,
- * and the invariant
+ * of one, so each coalesce gives back at least one descriptor, and it goes
+ * to the cache before the next gap is filled (or to hp_meta if the cache is
+ * already over its slack, which leaves it just as non-empty). Only an add
+ * that touches no entry at all keeps its descriptor. So an add draws at most
+ * one descriptor from the cache at any moment, whatever the map became since
+ * region_chg, and the invariant
  *
  *	region_cache_count >= adds_in_progress
  *
@@ -80,6 +81,13 @@ static inline long resv_cache_limit(const struct hp_resv_map *map)
 	return map->adds_in_progress + RESV_CACHE_SPARE;
 }
 
+static void cache_file_region_entry(struct hp_resv_map *map, struct hp_file_region *rg)
+{
+	rg->next = map->region_cache;
+	map->region_cache = rg;
+	map->region_cache_count++;
+}
+
 /*
  * Give a descriptor that left the region list back to the cache, or to
  * hp_meta once the cache holds its share. Keeping it is what makes the
@@ -87,13 +95,10 @@ static inline long resv_cache_limit(const struct hp_resv_map *map)
  */
 static void put_file_region_entry(struct hp_resv_map *map, struct hp_file_region *rg)
 {
-	if (map->region_cache_count < resv_cache_limit(map)) {
-		rg->next = map->region_cache;
-		map->region_cache = rg;
-		map->region_cache_count++;
-	} else {
+	if (map->region_cache_count < resv_cache_limit(map))
+		cache_file_region_entry(map, rg);
+	else
 		hp_meta_free(rg, sizeof(*rg));
-	}
 }
 
 /* Pop a cached descriptor set to [from, to), or NULL if the cache is empty. */
@@ -138,9 +143,7 @@ static int allocate_file_region_entries(struct hp_resv_map *map, long regions_ne
 			trim_region_cache(map);
 			return -ENOMEM;
 		}
-		rg->next = map->region_cache;
-		map->region_cache = rg;
-		map->region_cache_count++;
+		cache_file_region_entry(map, rg);
 	}
 	return 0;
 }
@@ -244,14 +247,17 @@ static long add_reservation_in_range(struct hp_resv_map *map, long f, long t,
  * adds_in_progress is raised and the cache holds adds_in_progress +
  * *out_regions_needed descriptors (at least one per add in progress).
  * -EINVAL (f > t or f < 0) or -ENOMEM leave the map as it was and start
- * nothing; *out_regions_needed is then undefined.
+ * nothing; *out_regions_needed is then undefined. out_regions_needed may be
+ * NULL. Like the kernel's, an empty range (f == t) still starts an add.
  */
 long hp_region_chg(struct hp_resv_map *map, long f, long t, long *out_regions_needed)
 {
-	long chg;
+	long chg, unused;
 
 	if (f < 0 || f > t)
 		return -EINVAL;
+	if (!out_regions_needed)	/* region_add does not rely on it */
+		out_regions_needed = &unused;
 
 	chg = add_reservation_in_range(map, f, t, out_regions_needed);
 	/* an add in progress always holds one descriptor: see the top */
@@ -280,10 +286,17 @@ long hp_region_add(struct hp_resv_map *map, long f, long t, long regions_needed)
 	if (f < 0 || f > t)
 		return -EINVAL;
 
-	/* only reachable when the caller skipped region_chg */
-	if (unlikely(map->region_cache_count == 0) && f < t &&
-	    allocate_file_region_entries(map, 1 - map->adds_in_progress))
-		return -ENOMEM;
+	/*
+	 * An empty cache means the caller skipped region_chg: get the one
+	 * descriptor the add may need before touching the list.
+	 */
+	if (unlikely(!map->region_cache) && f < t) {
+		struct hp_file_region *rg = hp_meta_zalloc(sizeof(*rg));
+
+		if (!rg)
+			return -ENOMEM;
+		cache_file_region_entry(map, rg);
+	}
 
 	add = add_reservation_in_range(map, f, t, NULL);
 
@@ -334,7 +347,7 @@ long hp_region_del(struct hp_resv_map *map, long f, long t)
 			break;
 
 		if (f > rg->from && t < rg->to) {	/* must split */
-			struct hp_file_region *nrg = NULL;
+			struct hp_file_region *nrg;
 
 			/*
 			 * Only a cached descriptor beyond those the adds in
@@ -343,13 +356,13 @@ long hp_region_del(struct hp_resv_map *map, long f, long t)
 			 */
 			if (map->region_cache_count > map->adds_in_progress)
 				nrg = get_file_region_entry_from_cache(map, t, rg->to);
-			else if ((nrg = hp_meta_zalloc(sizeof(*nrg))) != NULL) {
-				nrg->from = t;
-				nrg->to = rg->to;
-			}
+			else
+				nrg = hp_meta_zalloc(sizeof(*nrg));
 			if (!nrg)
 				return -ENOMEM;
 
+			nrg->from = t;
+			nrg->to = rg->to;
 			del += t - f;
 			rg->to = f;
 			nrg->next = rg->next;

@@ -53,7 +53,8 @@
 #
 # Environment:
 #   HUGEPOOL_NUMA_ACCEL=kvm  use -accel kvm when /dev/kvm is usable (default
-#                            tcg: nested KVM is not usable on the CI machines)
+#                            tcg: on the development and CI machines /dev/kvm
+#                            exists but a nested KVM guest hangs at boot)
 #   HUGEPOOL_NUMA_CPU        -cpu value (default qemu64,+pdpe1gb)
 #   HUGEPOOL_NUMA_KEEP=1     keep the work dir (initramfs, console log)
 #
@@ -193,6 +194,8 @@ ensure_kernel() {
 	fi
 	rm -rf "$cache/kernel.new"
 	dpkg -x "$dl"/*.deb "$cache/kernel.new" || { rm -rf "$dl"; die "dpkg -x failed"; }
+	# only boot/ is used: the guest loads no modules
+	find "$cache/kernel.new" -mindepth 1 -maxdepth 1 ! -name boot -exec rm -rf {} +
 	rm -rf "$dl" "$cache/kernel"
 	mv "$cache/kernel.new" "$cache/kernel"
 	kernel=$(find_cached_kernel)
