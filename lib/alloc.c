@@ -412,7 +412,7 @@ static void free_locked(struct hp_arena *a, void *ptr)
 
 		stat_free(pool, s->req, n << a->shift);
 		s->req = 0;
-		if (a->base_pages)
+		if (a->fallback)
 			fb_put(a, idx, n);
 		else
 			hp_pool_put_run(pool, a, idx, n);
@@ -556,7 +556,7 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size)
 
 			for (i = idx + n; i < idx + old_n; i++)
 				a->slots[i].head = (uint32_t)(idx + n);
-			if (a->base_pages)
+			if (a->fallback)
 				fb_put(a, idx + n, old_n - n);
 			else
 				hp_pool_put_run(pool, a, idx + n, old_n - n);
@@ -568,7 +568,7 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size)
 		pool->stats.frees--;
 		return hp_slot_addr(a, idx);
 	}
-	if (a->base_pages)
+	if (a->fallback)
 		return NULL;
 	if (hp_pool_grow_run(pool, a, idx, old_n, n - old_n) == 0) {
 		for (size_t i = idx + old_n; i < idx + n; i++)
@@ -681,7 +681,7 @@ void hp_alloc_destroy_all(struct hugepool *pool)
 				s->state = HP_SLOT_USED;
 				pool->stats.bytes_in_use = 0;
 				pool->stats.bytes_requested = 0;
-				if (a->base_pages)
+				if (a->fallback)
 					fb_put(a, i, 1);
 				else
 					hp_pool_put_run(pool, a, i, 1);
@@ -691,7 +691,7 @@ void hp_alloc_destroy_all(struct hugepool *pool)
 
 				stat_free(pool, s->req, n << a->shift);
 				s->req = 0;
-				if (a->base_pages)
+				if (a->fallback)
 					fb_put(a, i, n);
 				else
 					hp_pool_put_run(pool, a, i, n);

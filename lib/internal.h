@@ -232,7 +232,8 @@ struct hp_arena {
 	size_t map_len;
 	struct hp_slot *slots;
 	struct hp_slot *empty_bins[HP_FREE_BINS_A]; /* EMPTY runs by log2(length) */
-	bool base_pages;	/* fallback arena: 4 KiB anonymous memory */
+	bool base_pages;	/* 4 KiB anonymous memory (fallback, or a test pool) */
+	bool fallback;		/* the pool's HUGEPOOL_FALLBACK window */
 	uint32_t next_fpage;	/* HUGEPOOL_SHARED: file pages handed out */
 	int fd;			/* HUGEPOOL_SHARED: hugetlb memfd, slot i at i << shift */
 	struct hugepool *pool;	/* root pool */
@@ -352,6 +353,8 @@ long hp_pool_decay(struct hugepool *pool, uint64_t now_ms, bool force);
 /* helpers for region.c and alloc.c (lock held) */
 void hp_pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dresv);
 int hp_pool_move_page(struct hp_arena *a, size_t src, size_t dst);
+/* a slot whose page was moved out becomes address space again */
+void hp_pool_vacate(struct hp_arena *a, size_t idx);
 long hp_pool_empty_take(struct hp_arena *a, size_t n, size_t align);
 void hp_pool_empty_put(struct hp_arena *a, size_t first, size_t n);
 int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
@@ -424,5 +427,81 @@ static inline uint64_t hp_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+/* ------------------------------------------------------------------------
+ * publish.c: live pool counters for `hugepool-ctl stats`
+ *
+ * The first pool a process creates makes /dev/shm/hugepool.<pid> (mode
+ * 0644 minus umask, O_EXCL), a fixed layout mapped MAP_SHARED: a header and
+ * HP_PUB_SLOTS records, one per pool. A record is refreshed from the pool
+ * under the pool lock (at most every HP_PUB_INTERVAL_MS unless forced) and
+ * read by other processes under its own seqlock, so neither side ever
+ * blocks the other. The file is unlinked at exit; `stats` removes the file
+ * of a process that died without exiting. The layout is an ABI between the
+ * library and the tool: change it only together with HP_PUB_VERSION.
+ * ------------------------------------------------------------------------ */
+#define HP_PUB_MAGIC		0x4c4f4f5045475548ULL	/* "HUGEPOOL" */
+#define HP_PUB_VERSION		1
+#define HP_PUB_SLOTS		64
+#define HP_PUB_NODES		HP_MAX_NODES
+#define HP_PUB_INTERVAL_MS	10
+#define HP_PUB_DIR		"/dev/shm"	/* HUGEPOOL_PUBLISH_DIR overrides */
+#define HP_PUB_PREFIX		"hugepool."
+
+struct hp_pub_header {
+	uint64_t magic;		/* written last: a reader skips a file until then */
+	uint32_t version;
+	uint32_t header_size;
+	uint32_t record_size;
+	uint32_t nr_slots;
+	int32_t pid;
+	uint32_t interval_ms;
+	uint64_t start_time;	/* field 22 of /proc/<pid>/stat: a reused pid differs */
+	uint64_t overflow;	/* pools left unpublished for want of a slot */
+	char lib_version[32];
+	uint64_t reserved[22];
+};
+
+struct hp_pub_node {
+	uint64_t nr_pages, free_pages, resv_pages, surplus_pages;
+};
+
+struct hp_pub_record {
+	uint64_t seq;		/* seqlock: odd while the writer is inside */
+	uint32_t in_use;
+	uint32_t nr_nodes;	/* valid entries of node[] */
+	char name[32];
+	char parent[32];	/* "" for a root pool */
+	uint64_t page_size;
+	uint64_t nr_pages, free_pages, resv_pages, surplus_pages, min_pages, max_pages;
+	uint64_t allocs, frees, fallbacks, failures;
+	uint64_t bytes_requested, bytes_in_use, bytes_peak;
+	uint64_t pages_faulted, pages_released;
+	uint64_t updated_ms;	/* CLOCK_MONOTONIC_COARSE ms of the refresh */
+	uint64_t reserved[5];
+	struct hp_pub_node node[HP_PUB_NODES];
+};
+
+#define HP_PUB_RECORD_HEAD	offsetof(struct hp_pub_record, node)
+#define HP_PUB_FILE_SIZE	HP_ALIGN_UP(sizeof(struct hp_pub_header) + \
+				HP_PUB_SLOTS * sizeof(struct hp_pub_record), 4096UL)
+
+static inline struct hp_pub_record *hp_pub_slot(struct hp_pub_header *h, unsigned int i)
+{
+	return (struct hp_pub_record *)((char *)h + h->header_size) + i;
+}
+
+/* Hooks for pool.c / alloc.c, called with the pool lock held. They never
+ * allocate, never block, and do nothing when publication is off or failed. */
+void hp_publish_pool_add(struct hugepool *p);
+void hp_publish_pool_del(struct hugepool *p);
+void hp_publish_pool_update(struct hugepool *p, bool force);
+/* Consistent copy of a record (reader side of the seqlock): 0, or -EAGAIN
+ * if the writer kept it busy. Copies the head and nr_nodes node entries. */
+int hp_publish_read_record(const struct hp_pub_record *rec, struct hp_pub_record *out);
+
+/* sys.c seams publish.c needs (creating and removing its file) */
+int hp_sys_open(const char *path, int flags, mode_t mode);	/* fd or -errno */
+int hp_sys_unlink(const char *path);
 
 #endif /* HUGEPOOL_INTERNAL_H */

@@ -133,7 +133,12 @@ static long ext_find(struct hp_arena *a, struct hp_slot **bins, unsigned int nbi
 
 		for (s = bins[b]; s && budget--; s = s->next_free) {
 			size_t head = (size_t)(s - a->slots);
-			size_t st = HP_ALIGN_UP(head, align);
+			/* aligned in the address space, not just in slot
+			 * numbers: the window base is aligned to the slot size
+			 * (and 1 GiB), not to every alignment a caller asks
+			 * (aligned_alloc of 4 GiB) [api: absolute alignment] */
+			size_t bias = ((uintptr_t)a->base >> a->shift) & (align - 1);
+			size_t st = HP_ALIGN_UP(head + bias, align) - bias;
 
 			if (s->run >= n && st + n <= head + s->run) {
 				*start = st;
@@ -171,6 +176,27 @@ static void empty_insert(struct hp_arena *a, size_t first, size_t n)
 	}
 	run_set_len(a, first, n);
 	ext_link(a->empty_bins, HP_FREE_BINS_A, &a->slots[first], n);
+}
+
+/* Take the single EMPTY slot idx out of its run (the rest stays EMPTY). */
+static void empty_remove(struct hp_arena *a, size_t idx)
+{
+	size_t i = idx, head, len;
+
+	/* find the run's head: walk left over EMPTY slots (runs are short
+	 * here: this is an error path) */
+	while (i > 0 && a->slots[i - 1].state == HP_SLOT_EMPTY)
+		i--;
+	head = i;
+	len = a->slots[head].run;
+	ext_unlink(a->empty_bins, HP_FREE_BINS_A, &a->slots[head]);
+	memset(&a->slots[idx], 0, sizeof(a->slots[idx]));
+	a->slots[idx].state = HP_SLOT_USED;
+	a->slots[idx].node = -1;
+	if (idx > head)
+		empty_insert(a, head, idx - head);
+	if (idx + 1 < head + len)
+		empty_insert(a, idx + 1, head + len - idx - 1);
 }
 
 /* Take n EMPTY slots at the alignment; returns the first index or -ENOMEM
@@ -366,24 +392,55 @@ static int node_order(struct hugepool *pool, int *order)
 	return k;
 }
 
+/* A run of n free pages on one node, or -ENOMEM. */
+static long free_take_node(struct hugepool *pool, struct hp_arena *a, int node,
+			   size_t n, size_t align)
+{
+	struct hp_freelist *fl = &pool->freelists[node];
+	size_t start;
+	long head;
+
+	if (fl->pages < n)
+		return -ENOMEM;
+	head = ext_find(a, fl->bins, HP_FREE_BINS, n, align, &start);
+	if (head < 0)
+		return -ENOMEM;
+	free_carve(pool, a, (size_t)head, start, n);
+	return (long)start;
+}
+
 /* dequeue_huge_page_nodemask: a run of n free pages on one node */
 static long free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_t align)
 {
+	const hp_nodemask_t *m = &pool->root->nodes;
 	int order[HP_MAX_NODES], k, i;
-	size_t start;
+	long first;
+	size_t w;
 
+	/* [api: hot path] the pool's own nodes first, straight from the mask
+	 * words: building the whole node_order() on every malloc was a third
+	 * of a warm alloc+free pair */
+	for (w = 0; w < ARRAY_SIZE(m->bits); w++) {
+		unsigned long bits;
+
+		for (bits = m->bits[w]; bits; bits &= bits - 1) {
+			int node = (int)(w * 8 * sizeof(unsigned long)) + __builtin_ctzl(bits);
+
+			first = free_take_node(pool, a, node, n, align);
+			if (first >= 0)
+				return first;
+		}
+	}
+	if (pool->root->cfg.policy != HUGEPOOL_POLICY_PREFERRED &&
+	    pool->root->cfg.policy != HUGEPOOL_POLICY_DEFAULT)
+		return -ENOMEM;
 	k = node_order(pool, order);
 	for (i = 0; i < k; i++) {
-		struct hp_freelist *fl = &pool->freelists[order[i]];
-		long head;
-
-		if (fl->pages < n)
-			continue;
-		head = ext_find(a, fl->bins, HP_FREE_BINS, n, align, &start);
-		if (head >= 0) {
-			free_carve(pool, a, (size_t)head, start, n);
-			return (long)start;
-		}
+		if (hp_nodemask_test(m, order[i]))
+			continue;	/* tried above */
+		first = free_take_node(pool, a, order[i], n, align);
+		if (first >= 0)
+			return first;
 	}
 	return -ENOMEM;
 }
@@ -458,17 +515,6 @@ static void policy_restore(struct policy_save *sv)
 				     HP_MAX_NODES + 1);
 }
 
-static int fpage_alloc(struct hp_arena *a, size_t n, uint32_t *first)
-{
-	/* file pages of a shared pool are handed out from a bump counter and
-	 * recycled by hole punching; the file is as large as the window */
-	if (a->next_fpage + n > a->nslots)
-		return -ENOMEM;
-	*first = a->next_fpage;
-	a->next_fpage += (uint32_t)n;
-	return 0;
-}
-
 /* Map and populate n pages at slots [first, first + n) with the current
  * task policy. 0 or -errno; on error nothing stays mapped. */
 static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
@@ -482,12 +528,15 @@ static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, 
 		return hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
 				   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &p);
 	if (a->fd >= 0) {
-		uint32_t fp;
+		/* [api: shared regions] slot i is always file page i: a run
+		 * of slots (a region) is then one range of the file that
+		 * another process can map, and a hole punched for a slot is
+		 * the page it had (a bump counter ran out of file pages after
+		 * nslots faults and never reused one). Pages of such an
+		 * arena never move between slots; see hp_pool_refault_page. */
+		uint32_t fp = (uint32_t)first;
 		size_t i;
 
-		ret = fpage_alloc(a, n, &fp);
-		if (ret)
-			return ret;
 		ret = hp_sys_fallocate(a->fd, 0, (off_t)fp << a->shift, (off_t)len);
 		if (!ret)
 			ret = hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
@@ -619,19 +668,24 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 }
 
 /* Move the page at slot src to the EMPTY slot dst (mremap for private
- * memory; a second mapping of the same file page for shared pools).
- * The source becomes EMPTY again. 0 or -errno (nothing moved). */
+ * memory; a second mapping of the same file page for shared pools). The
+ * source is left with a placeholder and no page; what it becomes (EMPTY,
+ * or still part of a region) is the caller's business, except that it is
+ * marked LOST if someone mapped into the hole meanwhile. 0 or -errno
+ * (nothing moved). */
 static int move_page(struct hp_arena *a, size_t src, size_t dst)
 {
 	void *s = hp_slot_addr(a, src), *d = hp_slot_addr(a, dst), *p;
 	size_t sz = (size_t)1 << a->shift;
 	int ret;
 
+	/* [api: shared regions] a shared arena keeps slot i at file page i:
+	 * a second mapping of src's file page at dst would break that (and a
+	 * later fault at src would hand the same file page out twice). Its
+	 * callers use hp_pool_refault_page or copy instead. */
 	if (a->fd >= 0)
-		ret = hp_sys_mmap(d, sz, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED,
-				  a->fd, (off_t)a->slots[src].fpage << a->shift, &p);
-	else
-		ret = hp_sys_mremap(s, sz, sz, MREMAP_MAYMOVE | MREMAP_FIXED, d, &p);
+		return -EOPNOTSUPP;
+	ret = hp_sys_mremap(s, sz, sz, MREMAP_MAYMOVE | MREMAP_FIXED, d, &p);
 	if (ret)
 		return ret;
 	a->slots[dst].flags = a->slots[src].flags;
@@ -639,15 +693,22 @@ static int move_page(struct hp_arena *a, size_t src, size_t dst)
 	a->slots[dst].gen = a->slots[src].gen;
 	a->slots[dst].fpage = a->slots[src].fpage;
 	/* a shared pool's file keeps the page; only the old mapping goes */
+	a->slots[src].flags = 0;
 	if (map_placeholder(a, src, 1, a->fd < 0)) {
 		/* someone mapped into our hole: never touch it again */
+		hp_log(1, "slot %p was taken by another mapping; not used again",
+		       hp_slot_addr(a, src));
 		a->slots[src].state = HP_SLOT_LOST;
-		a->slots[src].flags = 0;
-		return 0;
+		a->slots[src].owner = NULL;
 	}
-	a->slots[src].flags = 0;
-	empty_insert(a, src, 1);
 	return 0;
+}
+
+/* A slot a page was moved out of becomes address space again. */
+static void vacate(struct hp_arena *a, size_t idx)
+{
+	if (a->slots[idx].state != HP_SLOT_LOST)
+		empty_insert(a, idx, 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -737,11 +798,15 @@ static long root_extend(struct hugepool *root, size_t n, size_t align)
  * pool itself (free_huge_pages drops). */
 static void took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
 {
-	size_t i;
+	size_t i, j;
 
-	for (i = first; i < first + n; i++) {
-		a->slots[i].owner = pool;
-		pool_acct(pool, a->slots[i].node, 0, -1, 0);
+	/* counted per stretch of one node, not per page [api: hot path] */
+	for (i = first; i < first + n; i = j) {
+		int node = a->slots[i].node;
+
+		for (j = i; j < first + n && a->slots[j].node == node; j++)
+			a->slots[j].owner = pool;
+		pool_acct(pool, node, 0, -(long)(j - i), 0);
 	}
 }
 
@@ -887,7 +952,8 @@ void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, si
 		int node = a->slots[i].node;
 
 		for (j = i; j < first + keep && a->slots[j].node == node; j++)
-			pool_acct(pool, node, 0, 1, 0);
+			;
+		pool_acct(pool, node, 0, (long)(j - i), 0);
 		free_insert(pool, a, i, j - i, node, now);
 	}
 	pool->last_free_ms = now;
@@ -977,6 +1043,13 @@ static pthread_mutex_t decay_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t decay_cond = PTHREAD_COND_INITIALIZER;
 static bool decay_running;
 static bool decay_pending;
+/* [api: hot path] the thread sleeps with no timeout (nothing to watch).
+ * Only then does a kick need to wake it: otherwise it looks again within
+ * its period anyway, and waking it on every free cost a futex call and a
+ * fight for the pool lock per free. decay_pending and decay_idle are a
+ * Dekker pair (seq_cst): a kicker stores pending then loads idle, the
+ * thread stores idle then loads pending, so one of them sees the other. */
+static bool decay_idle;
 
 static void *decay_main(void *arg)
 {
@@ -988,7 +1061,7 @@ static void *decay_main(void *arg)
 		bool work = false;
 		struct hugepool *p;
 
-		decay_pending = false;
+		__atomic_store_n(&decay_pending, false, __ATOMIC_SEQ_CST);
 		pthread_mutex_unlock(&decay_lock);
 
 		pthread_mutex_lock(&hp_pools_lock);
@@ -1007,10 +1080,12 @@ static void *decay_main(void *arg)
 		pthread_mutex_unlock(&hp_pools_lock);
 
 		pthread_mutex_lock(&decay_lock);
-		if (!work && !decay_pending) {
+		if (!work) {
 			/* nothing to watch: sleep until kicked */
-			while (!decay_pending)
+			__atomic_store_n(&decay_idle, true, __ATOMIC_SEQ_CST);
+			while (!__atomic_load_n(&decay_pending, __ATOMIC_SEQ_CST))
 				pthread_cond_wait(&decay_cond, &decay_lock);
+			__atomic_store_n(&decay_idle, false, __ATOMIC_SEQ_CST);
 			continue;
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -1037,6 +1112,13 @@ static void decay_kick(struct hugepool *root)
 	}
 	if (root->decay_ms < 0)
 		return;
+	if (__atomic_load_n(&decay_running, __ATOMIC_ACQUIRE)) {
+		/* [api: hot path] see decay_idle */
+		if (!__atomic_load_n(&decay_pending, __ATOMIC_RELAXED))
+			__atomic_store_n(&decay_pending, true, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&decay_idle, __ATOMIC_SEQ_CST))
+			return;
+	}
 	pthread_mutex_lock(&decay_lock);
 	if (!decay_running) {
 		pthread_attr_init(&attr);
@@ -1046,11 +1128,22 @@ static void decay_kick(struct hugepool *root)
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		if (pthread_create(&t, &attr, decay_main, NULL) == 0)
-			decay_running = true;
+			__atomic_store_n(&decay_running, true, __ATOMIC_RELEASE);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		pthread_attr_destroy(&attr);
-	} else if (!decay_pending) {
-		decay_pending = true;
+	} else {
+		__atomic_store_n(&decay_pending, true, __ATOMIC_SEQ_CST);
+		pthread_cond_signal(&decay_cond);
+	}
+	pthread_mutex_unlock(&decay_lock);
+}
+
+/* Wake the thread even from a timed sleep: a new decay period applies now. */
+static void decay_wake(void)
+{
+	pthread_mutex_lock(&decay_lock);
+	if (decay_running) {
+		__atomic_store_n(&decay_pending, true, __ATOMIC_SEQ_CST);
 		pthread_cond_signal(&decay_cond);
 	}
 	pthread_mutex_unlock(&decay_lock);
@@ -1063,6 +1156,7 @@ void hp_decay_atfork_child(void)
 	pthread_cond_init(&decay_cond, NULL);
 	decay_running = false;
 	decay_pending = false;
+	decay_idle = false;
 }
 
 /* ------------------------------------------------------------------------
@@ -1132,6 +1226,8 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 
 	if (new_npages <= npages)
 		return -EINVAL;
+	if (a->fd >= 0)
+		return -EOPNOTSUPP;	/* [api] see move_page */
 	dst = empty_take(a, new_npages, 1);
 	if (dst < 0)
 		return dst;
@@ -1148,6 +1244,8 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 			size_t src = (size_t)tail + i, d = (size_t)dst + npages + i;
 
 			ret = move_page(a, src, d);
+			if (!ret)
+				vacate(a, src);
 			if (ret) {
 				/* give back what is not placed yet, undo the rest */
 				size_t k;
@@ -1163,6 +1261,7 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 						root_release(pool->root, a, back, 1);
 						continue;
 					}
+					vacate(a, back);
 					a->slots[e].state = HP_SLOT_USED;
 					a->slots[e].owner = pool;
 					hp_pool_put_run(pool, a, (size_t)e, 1);
@@ -1178,15 +1277,26 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		size_t d = (size_t)dst + i;
 
 		ret = move_page(a, first + i, d);
+		if (!ret)
+			vacate(a, first + i);
 		if (ret) {
 			/* half moved: move the moved ones back */
 			size_t k;
 
-			for (k = 0; k < i; k++)
-				if (move_page(a, (size_t)dst + k, first + k) == 0) {
-					a->slots[first + k].state = HP_SLOT_USED;
-					a->slots[first + k].owner = pool;
+			for (k = 0; k < i; k++) {
+				long e = (long)(first + k);
+
+				/* the old slot went back to the empty
+				 * lists: take it out again */
+				if (a->slots[e].state != HP_SLOT_EMPTY)
+					continue;
+				empty_remove(a, (size_t)e);
+				if (move_page(a, (size_t)dst + k, (size_t)e) == 0) {
+					vacate(a, (size_t)dst + k);
+					a->slots[e].state = HP_SLOT_USED;
+					a->slots[e].owner = pool;
 				}
+			}
 			hp_pool_put_run(pool, a, (size_t)dst + npages, new_npages - npages);
 			return ret;
 		}
@@ -1495,6 +1605,7 @@ static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake
 			goto fail;
 		}
 		pool->fb_arena->pool = pool;
+		pool->fb_arena->fallback = true;
 	}
 	hp_pool_lock(pool);
 	ret = pool_fill_min(pool);
@@ -1778,8 +1889,10 @@ long hugepool_set_decay_ms(struct hugepool *pool, long ms)
 	hp_pool_lock(pool);
 	old = pool->decay_ms;
 	pool->decay_ms = ms;
-	if (!pool->parent && pool->surplus_huge_pages)
+	if (!pool->parent && pool->surplus_huge_pages) {
 		decay_kick(pool);
+		decay_wake();	/* [api] kicks no longer wake a timed sleep */
+	}
 	hp_pool_unlock(pool);
 	return old;
 }
@@ -1805,6 +1918,11 @@ void hp_pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dr
 int hp_pool_move_page(struct hp_arena *a, size_t src, size_t dst)
 {
 	return move_page(a, src, dst);
+}
+
+void hp_pool_vacate(struct hp_arena *a, size_t idx)
+{
+	vacate(a, idx);
 }
 
 long hp_pool_empty_take(struct hp_arena *a, size_t n, size_t align)
@@ -1838,4 +1956,39 @@ int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, si
 void hp_pool_unmap_pages(struct hp_arena *a, size_t first, size_t n)
 {
 	unmap_pages(a, first, n);
+}
+
+/*
+ * [api: shared regions] Pages of a HUGEPOOL_SHARED arena cannot move
+ * between slots (slot i is file page i, see fault_range). To "move" the
+ * page at src (USED or REGION, counted for pool) to slot dst (taken out of
+ * the EMPTY lists by the caller), fault a fresh page at dst's file page,
+ * placed per the pool's policy, and give src's back to the kernel. The
+ * counters keep the page; if it landed on another node, every pool of the
+ * chain counts it there now. src is left with a placeholder and no page,
+ * its state for the caller to set. Needs one spare kernel page for a
+ * moment: 0, or -ENOMEM with nothing changed. Lock held.
+ */
+int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst)
+{
+	int old = a->slots[src].node, new;
+	struct hugepool *p;
+
+	if (a->fd < 0 || fault_run(pool->root, a, dst, 1))
+		return -ENOMEM;
+	a->slots[dst].owner = pool;
+	unmap_pages(a, src, 1);
+	a->slots[src].flags = 0;
+	new = a->slots[dst].node;
+	if (old == new || old < 0 || new < 0)
+		return 0;
+	for (p = pool; p; p = p->parent) {
+		p->nr_huge_pages_node[old]--;
+		p->nr_huge_pages_node[new]++;
+		if (p->surplus_huge_pages_node[old] > p->nr_huge_pages_node[old]) {
+			p->surplus_huge_pages_node[old]--;
+			p->surplus_huge_pages_node[new]++;
+		}
+	}
+	return 0;
 }

@@ -185,6 +185,7 @@ static int populate_page(struct hugepool_region *r, size_t i)
 			hp_pool_put_run(pool, a, (size_t)src, 1);
 			return -ENOMEM;
 		}
+		hp_pool_vacate(a, (size_t)src);
 		mark_region(r, idx);
 		if (hp_pool_privatize(a, idx, 1)) {
 			/* cannot be made private in a forked child: give it back */

@@ -280,3 +280,20 @@ long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), 
 	close(fd);
 	return count;
 }
+
+/* publish.c: create and remove /dev/shm/hugepool.<pid>. Opening shares the
+ * "open" injection point with the other opens; unlink is not injected (a
+ * failed unlink only leaves a file that `hugepool-ctl stats` removes). */
+int hp_sys_open(const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	INJECT(HP_SYS_OPEN);
+	fd = open(path, flags, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+int hp_sys_unlink(const char *path)
+{
+	return unlink(path) ? -errno : 0;
+}
