@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# lib.sh - shared by demo.sh, test.sh and .ci/run: install what the build and
+# the tests need from Debian's archive, build, and reserve huge pages in the
+# kernel pool (saving the previous counts so they can be put back).
+
+set -euo pipefail
+
+HP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HP_BUILD=${HP_BUILD:-$HP_ROOT/build}
+HP_SYSFS=/sys/kernel/mm/hugepages
+
+hp_say() { printf '\n== %s\n' "$*"; }
+
+hp_need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "$0: run as root (it installs packages and reserves huge pages)" >&2
+		exit 1
+	fi
+}
+
+# Packages: build, unit tests, the NUMA guest, the preload smoke suite and
+# the benchmarks' peers.
+HP_PACKAGES=(
+	build-essential meson ninja-build pkg-config python3
+	libnuma-dev liburing-dev libcmocka-dev numactl
+	qemu-system-x86 busybox-static
+	git xz-utils gzip perl gawk
+	clang llvm libclang-rt-14-dev valgrind
+	libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libhugetlbfs0 gnuplot-nox
+)
+
+hp_install() {
+	local missing=()
+
+	for p in "${HP_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		return 0
+	fi
+	hp_say "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+hp_build() {
+	hp_say "building in $HP_BUILD"
+	if [ ! -f "$HP_BUILD/build.ninja" ]; then
+		meson setup "$HP_BUILD" "$HP_ROOT" "$@"
+	fi
+	ninja -C "$HP_BUILD"
+}
+
+# hp_reserve SIZE_KB COUNT: make sure at least COUNT pages of that size are
+# free, raising nr_hugepages if needed. 1 GiB pages need contiguous memory:
+# compact first and retry a few times, and settle for what the kernel gives.
+declare -A HP_SAVED=()
+hp_reserve() {
+	local kb=$1 want=$2 dir="$HP_SYSFS/hugepages-${1}kB" nr free got tries
+	[ -d "$dir" ] || { echo "no ${kb} kB huge pages in this kernel" >&2; return 0; }
+	nr=$(cat "$dir/nr_hugepages")
+	free=$(cat "$dir/free_hugepages")
+	[ -n "${HP_SAVED[$kb]:-}" ] || HP_SAVED[$kb]=$nr
+	if [ "$free" -ge "$want" ]; then
+		return 0
+	fi
+	for tries in 1 2 3 4 5; do
+		echo $((nr + want - free)) > "$dir/nr_hugepages" || true
+		got=$(cat "$dir/free_hugepages")
+		[ "$got" -ge "$want" ] && break
+		sync
+		echo 3 > /proc/sys/vm/drop_caches || true
+		echo 1 > /proc/sys/vm/compact_memory 2>/dev/null || true
+		sleep 1
+	done
+	echo "reserved $(cat "$dir/free_hugepages") free ${kb} kB pages (wanted $want)"
+}
+
+# Put nr_hugepages back where hp_reserve found them.
+hp_restore() {
+	local kb
+	for kb in "${!HP_SAVED[@]}"; do
+		echo "${HP_SAVED[$kb]}" > "$HP_SYSFS/hugepages-${kb}kB/nr_hugepages" || true
+	done
+}
