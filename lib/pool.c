@@ -1307,16 +1307,18 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 	return dst;
 }
 
-void hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages)
+size_t hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages)
 {
-	size_t i;
+	size_t i, zeroed = 0;
 
 	for (i = first; i < first + npages; i++) {
 		if (a->slots[i].flags & HP_SLOT_F_DIRTY) {
 			memset(hp_slot_addr(a, i), 0, (size_t)1 << a->shift);
 			a->slots[i].flags &= (uint8_t)~HP_SLOT_F_DIRTY;
+			zeroed++;	/* [api] counted in stats.bytes_zeroed */
 		}
 	}
+	return zeroed;
 }
 
 /* In a forked child, pages are shared copy-on-write with the parent: make
@@ -1769,24 +1771,26 @@ int hugepool_resize(struct hugepool *pool, size_t min_pages, size_t max_pages)
 		}
 	}
 	{
-		size_t old_min = pool->min_pages;
+		size_t old_min = pool->min_pages, nr_before = pool->nr_huge_pages;
 
 		pool->min_pages = min_pages;
 		surplus_readjust(pool);
 		ret = pool_fill_min(pool);
 		if (ret) {
+			/* -ENOMEM and nothing changed: give back what it took */
 			pool->min_pages = old_min;
 			surplus_readjust(pool);
-			hp_pool_decay(pool, hp_now_ms(), true);
+			shrink_back(pool, nr_before);
 			goto out;
 		}
+		pool->max_pages = max_pages;
+		pool->cfg.min_pages = min_pages;
+		pool->cfg.max_pages = max_pages;
+		/* a smaller minimum: the unused pages it no longer keeps go
+		 * back now (set_max_huge_pages lowering nr_hugepages) */
+		if (min_pages < old_min && pool->surplus_huge_pages)
+			hp_pool_decay(pool, hp_now_ms(), true);
 	}
-	pool->max_pages = max_pages;
-	pool->cfg.min_pages = min_pages;
-	pool->cfg.max_pages = max_pages;
-	/* pages the smaller minimum no longer keeps go back now */
-	if (pool->surplus_huge_pages)
-		hp_pool_decay(pool, hp_now_ms(), true);
 out:
 	hp_pool_unlock(pool);
 	return ret;
