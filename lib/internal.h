@@ -234,7 +234,6 @@ struct hp_arena {
 	struct hp_slot *empty_bins[HP_FREE_BINS_A]; /* EMPTY runs by log2(length) */
 	bool base_pages;	/* 4 KiB anonymous memory (fallback, or a test pool) */
 	bool fallback;		/* the pool's HUGEPOOL_FALLBACK window */
-	uint32_t next_fpage;	/* HUGEPOOL_SHARED: file pages handed out */
 	int fd;			/* HUGEPOOL_SHARED: hugetlb memfd, slot i at i << shift */
 	struct hugepool *pool;	/* root pool */
 };
@@ -260,7 +259,9 @@ struct hp_freelist {		/* per node: hugepage_freelists[nid] */
 	X(pages_moved)		\
 	X(region_reserves)	\
 	X(region_populates)	\
-	X(region_releases)
+	X(region_releases)	\
+	X(bytes_held)		\
+	X(bytes_zeroed)
 
 struct hp_stats {
 #define X(name) uint64_t name;
@@ -297,6 +298,7 @@ struct hugepool {
 	 * reserved inside regions) */
 	struct hp_freelist freelists[HP_MAX_NODES];
 	size_t nr_subpools;
+	int decay_hold;			/* > 0: keep free pages (moving between pools) */
 	uint64_t last_free_ms;		/* when the free lists last grew */
 
 	struct hp_subpool_acct {	/* struct hugepage_subpool (subpools) */
@@ -342,7 +344,8 @@ int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		      size_t npages, size_t new_npages);
 /* Zero the pages of a run that are dirty (calloc, region populate). */
-void hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages);
+/* Returns the pages it had to zero (those not fresh from the kernel). */
+size_t hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages);
 /* Unit tests: a pool on base pages (no huge pages needed). */
 struct hugepool *hp_pool_create_fake(const struct hugepool_config *cfg);
 /* Check the counter invariants; 0 or -EUCLEAN with a message at verbose. */
@@ -358,6 +361,9 @@ void hp_pool_vacate(struct hp_arena *a, size_t idx);
 long hp_pool_empty_take(struct hp_arena *a, size_t n, size_t align);
 void hp_pool_empty_put(struct hp_arena *a, size_t first, size_t n);
 int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
+/* HUGEPOOL_SHARED arenas (slot i is file page i): the page of src is
+ * replaced by a fresh one at dst; counters unchanged. 0 or -ENOMEM. */
+int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst);
 void hp_pool_unmap_pages(struct hp_arena *a, size_t first, size_t n);
 int hp_pool_privatize(struct hp_arena *a, size_t first, size_t npages);
 void hp_decay_atfork_child(void);
@@ -390,6 +396,8 @@ void hp_region_destroy_all(struct hugepool *pool);
 /* region.c for uring.c: pin count (+/-), populated pages of [f, t) */
 int hp_region_pin(struct hugepool_region *r, int delta);
 long hp_region_populated(struct hugepool_region *r, long f, long t);
+/* region.c for hugepool_destroy: a region of pool is pinned (lock held) */
+bool hp_region_any_pinned(const struct hugepool *pool);
 
 /* ------------------------------------------------------------------------
  * options.c: HUGEPOOL_* environment
@@ -496,6 +504,9 @@ static inline struct hp_pub_record *hp_pub_slot(struct hp_pub_header *h, unsigne
 void hp_publish_pool_add(struct hugepool *p);
 void hp_publish_pool_del(struct hugepool *p);
 void hp_publish_pool_update(struct hugepool *p, bool force);
+/* Refresh every record a throttled update left behind. Takes hp_pools_lock
+ * and the pool locks: call with no pool lock held (e.g. the decay thread). */
+void hp_publish_flush(void);
 /* Consistent copy of a record (reader side of the seqlock): 0, or -EAGAIN
  * if the writer kept it busy. Copies the head and nr_nodes node entries. */
 int hp_publish_read_record(const struct hp_pub_record *rec, struct hp_pub_record *out);

@@ -14,22 +14,38 @@
 
 #define LBITS (8 * sizeof(unsigned long))
 
-static pthread_once_t node_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t node_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool node_done;
 static int node_count = 1;
 static hp_nodemask_t node_memory;	/* nodes with memory */
 static hp_nodemask_t node_allowed;	/* ... that this task may use */
 
-static void node_init(void)
+/*
+ * Read the topology once libnuma has it. libnuma fills numa_nodes_ptr in
+ * its constructor, and that constructor allocates: under LD_PRELOAD our
+ * malloc can run before it finishes. Until then, say -EAGAIN (and do not
+ * latch), rather than read NULL masks or let libnuma exit the process.
+ */
+static int node_init(void)
 {
 	int n, max;
 
+	if (__atomic_load_n(&node_done, __ATOMIC_ACQUIRE))
+		return 0;
+	if (numa_available() >= 0 && (!numa_nodes_ptr || !numa_all_nodes_ptr))
+		return -EAGAIN;
+	pthread_mutex_lock(&node_lock);
+	if (node_done) {
+		pthread_mutex_unlock(&node_lock);
+		return 0;
+	}
 	memset(&node_memory, 0, sizeof(node_memory));
 	memset(&node_allowed, 0, sizeof(node_allowed));
 	if (numa_available() < 0) {
 		hp_nodemask_set(&node_memory, 0);
 		hp_nodemask_set(&node_allowed, 0);
 		node_count = 1;
-		return;
+		goto done;
 	}
 	max = numa_max_node();
 	if (max >= HP_MAX_NODES)
@@ -43,6 +59,10 @@ static void node_init(void)
 	}
 	if (hp_nodemask_empty(&node_allowed))
 		node_allowed = node_memory;
+done:
+	__atomic_store_n(&node_done, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&node_lock);
+	return 0;
 }
 
 int hp_nodemask_weight(const hp_nodemask_t *m)
@@ -77,19 +97,23 @@ int hp_nodemask_next(const hp_nodemask_t *m, int n)
 
 int hp_node_count(void)
 {
-	pthread_once(&node_once, node_init);
-	return node_count;
+	return node_init() ? 1 : node_count;
 }
 
 bool hp_node_exists(int node)
 {
-	pthread_once(&node_once, node_init);
+	if (node_init())
+		return node == 0;
 	return hp_nodemask_test(&node_memory, node);
 }
 
 void hp_node_allowed(hp_nodemask_t *out)
 {
-	pthread_once(&node_once, node_init);
+	if (node_init()) {
+		memset(out, 0, sizeof(*out));
+		hp_nodemask_set(out, 0);
+		return;
+	}
 	*out = node_allowed;
 }
 
@@ -98,7 +122,10 @@ int hp_node_parse(const char *str, hp_nodemask_t *out)
 	struct bitmask *bm;
 	unsigned int n;
 
-	pthread_once(&node_once, node_init);
+	int ret = node_init();
+
+	if (ret)
+		return ret;
 	if (!str) {
 		*out = node_allowed;
 		return 0;

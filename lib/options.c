@@ -79,14 +79,10 @@ static void options_parse(void)
 	}
 	hp_opt.min_str = getenv("HUGEPOOL_MIN");
 	hp_opt.max_str = getenv("HUGEPOOL_MAX");
-	if ((v = getenv("HUGEPOOL_NODES"))) {
-		hp_nodemask_t m;
-
-		if (hp_node_parse(v, &m))
-			warn_invalid("HUGEPOOL_NODES", v, "not a node list of this machine");
-		else
-			hp_opt.nodes = v;
-	}
+	/* not parsed here: this runs in the first malloc, which may come from
+	 * libnuma's own constructor before libnuma can parse anything; the
+	 * default pool checks it (hugepool_create says EINVAL) */
+	hp_opt.nodes = getenv("HUGEPOOL_NODES");
 	if ((v = getenv("HUGEPOOL_POLICY"))) {
 		static const char *const names[] = { "default", "preferred", "bind", "interleave" };
 		size_t i;
@@ -191,6 +187,17 @@ struct hugepool *hugepool_default(void)
 		}
 	}
 	p = hugepool_create(&cfg);
+	if (!p && errno == EAGAIN) {
+		/* too early (libnuma not initialised yet): try again later */
+		pthread_mutex_unlock(&default_lock);
+		errno = EAGAIN;
+		return NULL;
+	}
+	if (!p && errno == EINVAL && cfg.nodes) {
+		warn_invalid("HUGEPOOL_NODES", cfg.nodes, "not a node list of this machine");
+		cfg.nodes = NULL;
+		p = hugepool_create(&cfg);
+	}
 	if (!p && cfg.min_pages) {
 		hp_log(1, "cannot take HUGEPOOL_MIN=%zu pages now; starting with none", cfg.min_pages);
 		cfg.min_pages = 0;

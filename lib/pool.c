@@ -826,6 +826,24 @@ static void give_to_parent(struct hugepool *pool, struct hp_arena *a, size_t fir
 	hp_pool_put_run(pool->parent, a, first, n);
 }
 
+/* Head slot of any free extent of pool, or -1. */
+static long any_free_head(struct hugepool *pool)
+{
+	int n;
+	unsigned int b;
+
+	for (n = 0; n < HP_MAX_NODES; n++) {
+		if (!pool->freelists[n].pages)
+			continue;
+		for (b = 0; b < HP_FREE_BINS; b++)
+			if (pool->freelists[n].bins[b])
+				return pool->freelists[n].bins[b] - pool->arena->slots;
+	}
+	return -1;
+}
+
+static void decay_kick(struct hugepool *root);
+
 /*
  * Take n contiguous pages for pool: off its free lists, else (subpool) from
  * its parent, else (root) fresh from the kernel. On success the slots are
@@ -854,9 +872,9 @@ long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool f
 
 	/* subpool: charge first (may fail on max), then find the pages */
 	{
-		long rsv_before = pool->spool.rsv_hpages;
 		long delta = hp_subpool_get_pages(&pool->spool, (long)npages);
-		long from_rsv;
+		long from_rsv, given = 0;
+		struct hugepool *root = pool->root;
 
 		if (delta < 0)
 			return delta;
@@ -868,44 +886,55 @@ long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool f
 				return first;
 			}
 		}
+		/*
+		 * The part of the minimum this charge consumes goes back to
+		 * the parent first, so that the parent can build the run out
+		 * of those very pages (they coalesce with its free extents)
+		 * instead of handing out new ones. The root must not release
+		 * them to the kernel meanwhile: decay is held.
+		 */
+		root->decay_hold++;
+		while (given < from_rsv) {
+			long h = any_free_head(pool);
+			size_t len, take;
+
+			if (h < 0)
+				break;
+			len = a->slots[h].run;
+			take = len < (size_t)(from_rsv - given) ? len : (size_t)(from_rsv - given);
+			free_carve(pool, a, (size_t)h, (size_t)h, take);
+			took_from_free(pool, a, (size_t)h, take);
+			give_to_parent(pool, a, (size_t)h, take);
+			given += (long)take;
+		}
 		first = hp_pool_take_run(pool->parent, npages, align, fallback);
 		if (first < 0) {
+			/* take the minimum back, then undo the charge */
+			while (given > 0) {
+				long p1 = hp_pool_take_run(pool->parent, 1, 1, fallback);
+
+				if (p1 < 0)
+					break;
+				a->slots[p1].owner = pool;
+				pool_acct(pool, a->slots[p1].node, 1, 1, 0);
+				surplus_page_added(pool, a->slots[p1].node);
+				free_insert(pool, a, (size_t)p1, 1, a->slots[p1].node,
+					    (uint32_t)hp_now_ms());
+				given--;
+			}
 			hp_subpool_put_pages(&pool->spool, (long)npages);
-			pool->spool.rsv_hpages = rsv_before;
+			root->decay_hold--;
 			return first;
 		}
+		root->decay_hold--;
 		/* the parent's pages now belong to the subpool */
 		for (size_t i = (size_t)first; i < (size_t)first + npages; i++) {
 			a->slots[i].owner = pool;
 			pool_acct(pool, a->slots[i].node, 1, 0, 0);
 			surplus_page_added(pool, a->slots[i].node);
 		}
-		/* the part of the minimum this charge consumed goes back to
-		 * the parent: the subpool took whole new pages instead */
-		while (from_rsv > 0) {
-			long h = -1;
-			int n;
-
-			for (n = 0; n < HP_MAX_NODES && h < 0; n++) {
-				struct hp_freelist *fl = &pool->freelists[n];
-				unsigned int b;
-
-				for (b = 0; b < HP_FREE_BINS && h < 0; b++)
-					if (fl->bins[b])
-						h = fl->bins[b] - a->slots;
-			}
-			if (h < 0)
-				break;
-			{
-				size_t len = a->slots[h].run;
-				size_t take = len < (size_t)from_rsv ? len : (size_t)from_rsv;
-
-				free_carve(pool, a, (size_t)h, (size_t)h, take);
-				took_from_free(pool, a, (size_t)h, take);
-				give_to_parent(pool, a, (size_t)h, take);
-				from_rsv -= (long)take;
-			}
-		}
+		if (root->surplus_huge_pages && root->free_huge_pages > root->resv_huge_pages)
+			decay_kick(root);
 		return first;
 	}
 }
@@ -925,7 +954,6 @@ static void root_release(struct hugepool *root, struct hp_arena *a, size_t first
 	root->stats.pages_released += n;
 }
 
-static void decay_kick(struct hugepool *root);
 
 /*
  * Give back USED or MIXED pages [first, first + n) of pool: a subpool
@@ -995,7 +1023,7 @@ static long decay_some(struct hugepool *pool, uint64_t now_ms, bool force, size_
 
 	if (pool->parent)
 		return 0;	/* subpools return pages to the parent at once */
-	if (!force && pool->decay_ms < 0)
+	if (pool->decay_hold || (!force && pool->decay_ms < 0))
 		return 0;
 	for (n = 0; n < HP_MAX_NODES; n++) {
 		struct hp_freelist *fl = &pool->freelists[n];
@@ -1103,6 +1131,9 @@ static void *decay_main(void *arg)
 static void decay_kick(struct hugepool *root)
 {
 	pthread_t t;
+
+	if (root->decay_hold)
+		return;
 	pthread_attr_t attr;
 	sigset_t all, old;
 
@@ -1480,6 +1511,11 @@ static void arena_destroy(struct hp_arena *a)
 	arena_register(a, false);
 	/* munmap of the window gives every page back at once */
 	hp_sys_munmap(a->map, a->map_len);
+	/* [api: shared regions] and the file's pages too, even if another
+	 * process still holds the file (hugepool_region_fd) */
+	if (a->fd >= 0)
+		hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				 (off_t)(a->nslots << a->shift));
 	hp_sys_close(a->fd);
 	hp_meta_unmap(a->slots, a->nslots * sizeof(struct hp_slot));
 	hp_meta_free(a, sizeof(*a));
@@ -1574,7 +1610,7 @@ static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake
 	ret = hp_node_parse(cfg->nodes, &pool->nodes);
 	if (ret) {
 		hp_meta_free(pool, sizeof(*pool));
-		errno = EINVAL;
+		errno = ret == -EAGAIN ? EAGAIN : EINVAL;
 		return NULL;
 	}
 	pthread_mutex_init(&pool->lock_storage, NULL);
@@ -1808,7 +1844,8 @@ int hugepool_destroy(struct hugepool *pool)
 	if (!pool)
 		return -EINVAL;
 	hp_pool_lock(pool);
-	if (pool->nr_subpools) {
+	/* [uring] a region registered with io_uring keeps its pages pinned */
+	if (pool->nr_subpools || hp_region_any_pinned(pool)) {
 		hp_pool_unlock(pool);
 		return -EBUSY;
 	}
