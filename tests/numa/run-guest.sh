@@ -31,7 +31,10 @@
 #   -h, --help         this text
 #
 # Each TEST-BINARY is copied to /tests/<basename> in the guest with every
-# shared library `ldd` lists (dynamic loader included) and run with
+# shared library `ldd` lists (dynamic loader included, at the paths ldd
+# prints; directories outside the loader's defaults, such as the build
+# tree's lib/ that a RUNPATH of $ORIGIN/../../lib finds, go into the guest's
+# LD_LIBRARY_PATH, since $ORIGIN is /tests there) and run with
 # HUGEPOOL_TEST_REQUIRE=1, so a test that would skip (77) fails instead.
 # Per test the guest prints "=== RUN name", the test's output, then
 # "--- PASS name" or "--- FAIL name (exit S)"; at the end one marker line
@@ -228,12 +231,26 @@ root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,tests,cmds,etc,root}
 chmod 1777 "$root/tmp"
 
-# copy FILE to the same absolute path inside the guest, following symlinks
+# Directories of copied libraries outside the loader's default paths.
+declare -A libdirs=()
+
+# copy library FILE to the same absolute path inside the guest, following
+# symlinks. ldd prints a library found through a RUNPATH of $ORIGIN/../lib
+# as e.g. build/tests/numa/../../lib/libx.so.0: in the guest the binary is
+# in /tests, where that $ORIGIN no longer leads to it, so the path is
+# normalized and its directory goes into the guest's LD_LIBRARY_PATH.
 copy_abs() {
-	local src=$1 dst=$root$1
+	local src dst dir
+	src=$(realpath -s -- "$1")
+	dst=$root$src
+	dir=${src%/*}
+	case $dir in
+	/lib | /lib64 | /usr/lib | /usr/lib64 | /lib/*-linux-gnu | /usr/lib/*-linux-gnu) ;;
+	*) libdirs[$dir]=1 ;;
+	esac
 	[[ -e $dst ]] && return 0
 	mkdir -p "${dst%/*}"
-	cp -L "$src" "$dst"
+	cp -L "$1" "$dst"
 }
 
 # copy every library FILE needs, with the paths ldd prints
@@ -303,6 +320,10 @@ sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
 		[[ -n ${!v:-} ]] && echo "export $v=$(sq "${!v}")"
 	done
+	if ((${#libdirs[@]})); then
+		ldpath=$(printf '%s\n' "${!libdirs[@]}" | LC_ALL=C sort | paste -sd: -)
+		echo "export LD_LIBRARY_PATH=$(sq "$ldpath")"
+	fi
 	for e in "${envs[@]}"; do
 		echo "export ${e%%=*}=$(sq "${e#*=}")"
 	done
