@@ -2,18 +2,47 @@
 /*
  * alloc.c - malloc-like blocks on the pool engine.
  *
- * A block of a page or more gets a run of whole pages at contiguous slots
- * (the slot at its head records the request). A smaller block is packed
- * into a MIXED page: the page is cut into 512 granules (4 KiB of a 2 MiB
- * page) tracked by out-of-line bitmaps, so a 300 KiB block costs 300 KiB,
- * not 2 MiB. Ownership is by address: hp_arena_lookup() finds the arena in
- * one load, the slot index is a shift, and nothing is ever read in front of
- * a pointer. realloc grows a run in place when the next slots allow, and
- * otherwise moves its pages with mremap instead of copying.
+ * Two kinds of block:
+ *  - a block of at least a page (or aligned to one) is a run of whole pages
+ *    at contiguous slots; the run's head slot records its length and the
+ *    bytes asked for (never 0: malloc(0) asks for 1);
+ *  - a smaller block is packed into a MIXED page, cut into 512 granules
+ *    (4 KiB of a 2 MiB page, 2 MiB of a 1 GiB page) tracked by out-of-line
+ *    bitmaps, so a 300 KiB block costs 300 KiB of a shared page, not 2 MiB.
+ *
+ * Ownership is by address: hp_arena_lookup() finds the arena in one load,
+ * the slot index is a shift, and nothing is read in front of a pointer.
+ *
+ * Zeroing (calloc): a page fresh from the kernel is zero; a slot is marked
+ * DIRTY when a page goes back to a free list, and a MIXED page keeps a
+ * dirty bit per granule. calloc zeroes only dirty pages and granules and
+ * counts what it zeroed in stats.bytes_zeroed.
+ *
+ * realloc keeps contents, shrinks in place, grows in place when the next
+ * slots (or granules) are free, and otherwise moves a whole-page block's
+ * pages to a larger run with mremap (hugetlb mappings cannot grow with
+ * mremap, but they can move) instead of copying them. Blocks of a
+ * HUGEPOOL_SHARED pool cannot move (slot i is file page i) and are copied.
+ *
+ * Threads: one lock per root pool, no per-thread cache. A cache of freed
+ * huge pages per thread hoards pages (N threads x a 1 GiB page) and has to
+ * be drained at thread exit, from a TLS destructor that may run after
+ * free() was last called; for blocks this big the lock is not what limits
+ * a program (writing one 2 MiB page costs ~100 us, a warm alloc+free pair
+ * under the lock ~60 ns). bench-alloc --threads measures it; see
+ * docs/alloc.md for the numbers behind this choice.
+ *
+ * fork: a child shares its parent's pages copy-on-write. Before a page
+ * inherited that way is handed out again in the child, it is made private
+ * (hp_pool_privatize), so that the child's writes cannot SIGBUS for want of
+ * a page; if the kernel has none, the allocation fails instead.
+ *
+ * Fallback: a HUGEPOOL_FALLBACK pool serves what its huge pages cannot
+ * from base pages in a separate window; every such block is counted in
+ * stats.fallbacks, every failed allocation in stats.failures.
  */
 #include "internal.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -34,77 +63,92 @@ struct hp_mixed {
 	uint32_t req[GRANULES];		/* bytes requested, at start granules */
 };
 
+/* A process that never forked owns every page it maps; only a forked
+ * child (hp_fork_gen > 1) can hold pages shared copy-on-write. */
+static inline bool maybe_cow(void)
+{
+	return __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED) != 1;
+}
+
+/* ------------------------------------------------------------------------
+ * granule bitmaps
+ * ------------------------------------------------------------------------ */
 static inline bool bit_test(const uint64_t *m, unsigned int i)
 {
 	return m[i / 64] & (1ULL << (i % 64));
 }
 
+/* Set or clear bits [from, from + n), a word at a time. */
 static void bits_set(uint64_t *m, unsigned int from, unsigned int n, bool on)
 {
-	unsigned int i;
+	while (n) {
+		unsigned int b = from % 64, k = 64 - b < n ? 64 - b : n;
+		uint64_t mask = (k == 64 ? ~0ULL : (1ULL << k) - 1) << b;
 
-	for (i = from; i < from + n; i++) {
 		if (on)
-			m[i / 64] |= 1ULL << (i % 64);
+			m[from / 64] |= mask;
 		else
-			m[i / 64] &= ~(1ULL << (i % 64));
+			m[from / 64] &= ~mask;
+		from += k;
+		n -= k;
 	}
 }
 
 static bool bits_any(const uint64_t *m, unsigned int from, unsigned int n)
 {
-	unsigned int i;
+	while (n) {
+		unsigned int b = from % 64, k = 64 - b < n ? 64 - b : n;
+		uint64_t mask = (k == 64 ? ~0ULL : (1ULL << k) - 1) << b;
 
-	for (i = from; i < from + n; i++)
-		if (bit_test(m, i))
+		if (m[from / 64] & mask)
 			return true;
+		from += k;
+		n -= k;
+	}
 	return false;
 }
 
+/* First index >= i whose bit is set (set) or clear (!set); GRANULES if none. */
+static unsigned int next_bit(const uint64_t *m, unsigned int i, bool set)
+{
+	while (i < GRANULES) {
+		uint64_t w = (set ? m[i / 64] : ~m[i / 64]) >> (i % 64);
+
+		if (w)
+			return i + (unsigned int)__builtin_ctzll(w);
+		i = (i / 64 + 1) * 64;
+	}
+	return GRANULES;
+}
+
 /* First run of n free granules starting at a multiple of align; returns the
- * start or -1, and the largest free run seen in *largest. */
+ * start or -1, and (when none fits) the largest free run in *largest. */
 static int find_run(const uint64_t *used, unsigned int n, unsigned int align,
 		    unsigned int *largest)
 {
-	unsigned int i = 0, best = 0;
+	unsigned int i, end, best = 0;
 
-	while (i < GRANULES) {
-		unsigned int w = i / 64, start, len;
+	for (i = next_bit(used, 0, false); i < GRANULES; i = next_bit(used, end, false)) {
+		unsigned int st = (i + align - 1) / align * align;
 
-		if (used[w] == ~0ULL && i % 64 == 0) {
-			i += 64;
-			continue;
-		}
-		if (bit_test(used, i)) {
-			i++;
-			continue;
-		}
-		start = i;
-		while (i < GRANULES && !bit_test(used, i))
-			i++;
-		len = i - start;
-		if (len > best)
-			best = len;
-		{
-			unsigned int st = (start + align - 1) / align * align;
-
-			if (st + n <= start + len) {
-				*largest = best;
-				return (int)st;
-			}
-		}
+		end = next_bit(used, i, true);
+		if (end - i > best)
+			best = end - i;
+		if (st + n <= end)
+			return (int)st;
 	}
 	*largest = best;
 	return -1;
 }
 
+/* Granules of the block starting at start: up to the next block's start
+ * or the next free granule. */
 static unsigned int block_granules(const struct hp_mixed *m, unsigned int start)
 {
-	unsigned int i = start + 1;
+	unsigned int s = next_bit(m->start_map, start + 1, true);
+	unsigned int f = next_bit(m->used_map, start + 1, false);
 
-	while (i < GRANULES && bit_test(m->used_map, i) && !bit_test(m->start_map, i))
-		i++;
-	return i - start;
+	return (s < f ? s : f) - start;
 }
 
 static void mixed_list_add(struct hp_mixed **head, struct hp_mixed *m)
@@ -129,6 +173,17 @@ static void mixed_list_del(struct hp_mixed **head, struct hp_mixed *m)
 	m->on_list = false;
 }
 
+static struct hp_mixed **mixed_list(struct hugepool *pool, const struct hp_mixed *m)
+{
+	return m->fallback ? &pool->fb_mixed_partial : &pool->mixed_partial;
+}
+
+/* ------------------------------------------------------------------------
+ * activity counters (pool lock held): allocs - frees is the number of live
+ * blocks; bytes_requested, bytes_in_use (usable) and bytes_held (the pages
+ * and MIXED pages that hold blocks) describe them, so waste is
+ * bytes_held - bytes_requested.
+ * ------------------------------------------------------------------------ */
 static void stat_alloc(struct hugepool *pool, size_t req, size_t usable)
 {
 	struct hp_stats *st = &pool->stats;
@@ -147,11 +202,23 @@ static void stat_free(struct hugepool *pool, size_t req, size_t usable)
 	pool->stats.bytes_in_use -= usable;
 }
 
+/* A block changed size in place (realloc). */
+static void stat_resize(struct hugepool *pool, size_t old_req, size_t old_usable,
+			size_t req, size_t usable)
+{
+	struct hp_stats *st = &pool->stats;
+
+	st->bytes_requested += req - old_req;
+	st->bytes_in_use += usable - old_usable;
+	if (st->bytes_in_use > st->bytes_peak)
+		st->bytes_peak = st->bytes_in_use;
+}
+
 static void note_fallback(struct hugepool *pool)
 {
 	static bool told;
 
-	pool->root->stats.fallbacks++;
+	pool->stats.fallbacks++;
 	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
 		hp_log(1, "no %zu KiB huge page could be had: falling back to base pages (counted in stats as fallbacks)",
 		       pool->h->size >> 10);
@@ -160,27 +227,28 @@ static void note_fallback(struct hugepool *pool)
 /* ------------------------------------------------------------------------
  * whole-page blocks
  * ------------------------------------------------------------------------ */
-static void mark_block(struct hp_arena *a, struct hugepool *pool, size_t first,
-		       size_t n, size_t req)
-{
-	size_t i;
 
-	for (i = first; i < first + n; i++) {
-		a->slots[i].state = HP_SLOT_USED;
-		a->slots[i].head = (uint32_t)first;
-		a->slots[i].owner = pool;
-	}
-	a->slots[first].run = (uint32_t)n;
-	a->slots[first].req = req;
+/* The head slot describes the block; the other slots are USED and owned by
+ * the pool already (hp_pool_take_run), with req 0, so that only a head can
+ * pass free()'s check. Nothing else is written per page: the engine marks
+ * a page DIRTY when it comes back to a free list. */
+static void mark_block(struct hp_arena *a, size_t first, size_t n, size_t req)
+{
+	struct hp_slot *s = &a->slots[first];
+
+	s->head = (uint32_t)first;
+	s->run = (uint32_t)n;
+	s->req = req;
 }
 
-/* fallback: base pages in the pool's fallback window, mapped per block and
- * given straight back to the kernel on free */
+/* Fallback: base pages in the pool's fallback window, mapped per block and
+ * given straight back to the kernel on free. Returns the first slot. */
 static long fb_take(struct hugepool *pool, size_t n, size_t align)
 {
 	struct hp_arena *a = pool->fb_arena;
 	long first = hp_pool_empty_take(a, n, align);
 	void *p;
+	size_t i;
 
 	if (first < 0)
 		return first;
@@ -191,9 +259,12 @@ static long fb_take(struct hugepool *pool, size_t n, size_t align)
 	}
 	/* base pages, honestly: no transparent huge pages behind our back */
 	hp_sys_madvise(p, n << a->shift, MADV_NOHUGEPAGE);
-	for (size_t i = (size_t)first; i < (size_t)first + n; i++) {
+	for (i = (size_t)first; i < (size_t)first + n; i++) {
+		a->slots[i].state = HP_SLOT_USED;
 		a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
 		a->slots[i].gen = hp_fork_gen;
+		a->slots[i].owner = pool;
+		a->slots[i].req = 0;
 	}
 	return first;
 }
@@ -204,39 +275,54 @@ static void fb_put(struct hp_arena *a, size_t first, size_t n)
 	hp_pool_empty_put(a, first, n);
 }
 
-static void *alloc_pages(struct hugepool *pool, size_t size, size_t align, bool zero)
+/* Give a run of USED slots back to wherever it came from. */
+static void run_put(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
+{
+	if (a->fallback)
+		fb_put(a, first, n);
+	else
+		hp_pool_put_run(pool, a, first, n);
+}
+
+/* n pages from the pool for a block, made private in a forked child.
+ * Returns the first slot or -ENOMEM. */
+static long take_pages(struct hugepool *pool, size_t n, size_t align)
 {
 	struct hp_arena *a = pool->arena;
-	size_t psz = (size_t)1 << a->shift;
-	size_t n = (size_t)(size / psz) + (size % psz ? 1 : 0);
-	size_t align_slots = align > psz ? align / psz : 1;
-	long first;
+	long first = hp_pool_take_run(pool, n, align, false);
 
-	first = hp_pool_take_run(pool, n, align_slots, false);
-	if (first >= 0 && hp_pool_privatize(a, (size_t)first, n)) {
+	if (first >= 0 && maybe_cow() && hp_pool_privatize(a, (size_t)first, n)) {
 		/* forked child, kernel pool empty: these pages cannot be made
 		 * private, so they cannot be handed out */
 		hp_pool_put_run(pool, a, (size_t)first, n);
 		first = -ENOMEM;
 	}
-	if (first >= 0) {
-		mark_block(a, pool, (size_t)first, n, size);
-		if (zero)
-			hp_pool_zero_run(a, (size_t)first, n);
-		for (size_t i = (size_t)first; i < (size_t)first + n; i++)
-			a->slots[i].flags |= HP_SLOT_F_DIRTY;
-		stat_alloc(pool, size, n * psz);
-		return hp_slot_addr(a, (size_t)first);
+	return first;
+}
+
+static void *alloc_pages(struct hugepool *pool, size_t size, size_t align, bool zero)
+{
+	struct hp_arena *a = pool->arena;
+	size_t psz = (size_t)1 << a->shift;
+	size_t n = size / psz + (size % psz ? 1 : 0);
+	size_t align_slots = align > psz ? align / psz : 1;
+	long first;
+
+	first = take_pages(pool, n, align_slots);
+	if (first < 0) {
+		if (!pool->fb_arena)
+			return NULL;
+		a = pool->fb_arena;
+		first = fb_take(pool, n, align_slots);
+		if (first < 0)
+			return NULL;	/* fresh anonymous memory: zero */
+		note_fallback(pool);
+	} else if (zero) {
+		pool->stats.bytes_zeroed += hp_pool_zero_run(a, (size_t)first, n) << a->shift;
 	}
-	if (!pool->fb_arena)
-		return NULL;
-	a = pool->fb_arena;
-	first = fb_take(pool, n, align_slots);
-	if (first < 0)
-		return NULL;
-	note_fallback(pool);
-	mark_block(a, pool, (size_t)first, n, size);
+	mark_block(a, (size_t)first, n, size);
 	stat_alloc(pool, size, n * psz);
+	pool->stats.bytes_held += n * psz;
 	return hp_slot_addr(a, (size_t)first);
 }
 
@@ -251,11 +337,7 @@ static struct hp_mixed *mixed_new(struct hugepool *pool, bool fallback)
 
 	if (!m)
 		return NULL;
-	first = fallback ? fb_take(pool, 1, 1) : hp_pool_take_run(pool, 1, 1, false);
-	if (first >= 0 && !fallback && hp_pool_privatize(a, (size_t)first, 1)) {
-		hp_pool_put_run(pool, a, (size_t)first, 1);
-		first = -ENOMEM;
-	}
+	first = fallback ? fb_take(pool, 1, 1) : take_pages(pool, 1, 1);
 	if (first < 0) {
 		hp_meta_free(m, sizeof(*m));
 		return NULL;
@@ -270,8 +352,23 @@ static struct hp_mixed *mixed_new(struct hugepool *pool, bool fallback)
 	a->slots[first].owner = pool;
 	a->slots[first].head = (uint32_t)first;
 	a->slots[first].mixed = m;
-	mixed_list_add(fallback ? &pool->fb_mixed_partial : &pool->mixed_partial, m);
+	mixed_list_add(mixed_list(pool, m), m);
+	pool->stats.bytes_held += (size_t)1 << a->shift;
 	return m;
+}
+
+/* The MIXED page goes back as a whole (its last block was freed). */
+static void mixed_release(struct hp_arena *a, struct hp_mixed *m)
+{
+	struct hugepool *pool = m->pool;
+
+	if (m->on_list)
+		mixed_list_del(mixed_list(pool, m), m);
+	a->slots[m->slot].state = HP_SLOT_USED;
+	a->slots[m->slot].mixed = NULL;
+	run_put(pool, a, m->slot, 1);
+	pool->stats.bytes_held -= (size_t)1 << a->shift;
+	hp_meta_free(m, sizeof(*m));
 }
 
 static void *mixed_alloc_in(struct hugepool *pool, struct hp_mixed *m, unsigned int n,
@@ -279,7 +376,7 @@ static void *mixed_alloc_in(struct hugepool *pool, struct hp_mixed *m, unsigned 
 {
 	struct hp_arena *a = m->fallback ? pool->fb_arena : pool->arena;
 	size_t gsz = ((size_t)1 << a->shift) / GRANULES;
-	unsigned int largest;
+	unsigned int largest = 0;
 	int st = find_run(m->used_map, n, align, &largest);
 	char *p;
 
@@ -288,18 +385,20 @@ static void *mixed_alloc_in(struct hugepool *pool, struct hp_mixed *m, unsigned 
 		return NULL;
 	}
 	/* a page inherited across fork is made private before reuse */
-	if (!m->fallback && hp_pool_privatize(a, m->slot, 1))
+	if (!m->fallback && maybe_cow() && hp_pool_privatize(a, m->slot, 1))
 		return NULL;
 	bits_set(m->used_map, (unsigned int)st, n, true);
 	bits_set(m->start_map, (unsigned int)st, 1, true);
 	m->used += n;
 	m->req[st] = (uint32_t)size;
 	p = (char *)hp_slot_addr(a, m->slot) + (size_t)st * gsz;
-	if (zero && bits_any(m->dirty_map, (unsigned int)st, n))
+	if (zero && bits_any(m->dirty_map, (unsigned int)st, n)) {
 		memset(p, 0, (size_t)n * gsz);
+		pool->stats.bytes_zeroed += (size_t)n * gsz;
+	}
 	bits_set(m->dirty_map, (unsigned int)st, n, true);
 	if (m->used == GRANULES)
-		mixed_list_del(m->fallback ? &pool->fb_mixed_partial : &pool->mixed_partial, m);
+		mixed_list_del(mixed_list(pool, m), m);
 	stat_alloc(pool, size, (size_t)n * gsz);
 	return p;
 }
@@ -325,7 +424,10 @@ static void *alloc_mixed(struct hugepool *pool, size_t size, size_t align, bool 
 	m = mixed_new(pool, fallback);
 	if (!m)
 		return NULL;
-	return mixed_alloc_in(pool, m, n, al, size, zero);
+	p = mixed_alloc_in(pool, m, n, al, size, zero);
+	if (!p)
+		mixed_release(a, m);	/* cannot happen on an empty page; be safe */
+	return p;
 }
 
 static void mixed_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st)
@@ -333,106 +435,68 @@ static void mixed_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st)
 	struct hugepool *pool = m->pool;
 	size_t gsz = ((size_t)1 << a->shift) / GRANULES;
 	unsigned int n = block_granules(m, st);
-	struct hp_mixed **list = m->fallback ? &pool->fb_mixed_partial : &pool->mixed_partial;
 
 	stat_free(pool, m->req[st], (size_t)n * gsz);
 	bits_set(m->used_map, st, n, false);
 	bits_set(m->start_map, st, 1, false);
+	m->req[st] = 0;
 	m->used -= n;
 	m->hint = GRANULES;	/* an upper bound again; refined on search */
 	if (m->used == 0) {
-		/* the page goes back to the pool as a whole */
-		if (m->on_list)
-			mixed_list_del(list, m);
-		a->slots[m->slot].state = HP_SLOT_USED;
-		if (m->fallback)
-			fb_put(a, m->slot, 1);
-		else
-			hp_pool_put_run(pool, a, m->slot, 1);
-		hp_meta_free(m, sizeof(*m));
+		mixed_release(a, m);
 		return;
 	}
 	if (!m->on_list)
-		mixed_list_add(list, m);
+		mixed_list_add(mixed_list(pool, m), m);
 }
 
 /* ------------------------------------------------------------------------
  * entry points
  * ------------------------------------------------------------------------ */
+
+/*
+ * A block of size bytes aligned to align (0 or a power of two), zeroed if
+ * zero, from pool; NULL + ENOMEM when neither huge pages nor (for a
+ * HUGEPOOL_FALLBACK pool) base pages can be had. Counted in pool's stats.
+ */
 void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 {
 	size_t psz = pool->h->size;
-	void *p;
+	void *p = NULL;
 
 	if (size == 0)
 		size = 1;	/* malloc(0): a unique pointer */
-	if (size > PTRDIFF_MAX || align > PTRDIFF_MAX) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	hp_pool_lock(pool);
-	if (size < psz && align < psz)
+	if (unlikely(size > PTRDIFF_MAX || align > PTRDIFF_MAX))
+		goto fail;
+	if (size < psz && align < psz) {
 		p = alloc_mixed(pool, size, align, zero, false);
-	else
+		if (!p && pool->fb_arena) {
+			p = alloc_mixed(pool, size, align, zero, true);
+			if (p)
+				note_fallback(pool);
+		}
+	} else {
 		p = alloc_pages(pool, size, align, zero);
-	if (!p && size < psz && align < psz && pool->fb_arena) {
-		p = alloc_mixed(pool, size, align, zero, true);
-		if (p)
-			note_fallback(pool);
 	}
-	if (!p)
-		pool->stats.failures++;
+	if (unlikely(!p))
+		goto fail;
 	hp_pool_unlock(pool);
-	if (!p)
-		errno = ENOMEM;
 	return p;
+fail:
+	pool->stats.failures++;
+	hp_pool_unlock(pool);
+	errno = ENOMEM;
+	return NULL;
 }
 
-/* Lock held. */
-static void free_locked(struct hp_arena *a, void *ptr)
-{
-	size_t idx = hp_slot_index(a, ptr);
-	struct hp_slot *s = &a->slots[idx];
-	size_t off = (size_t)((char *)ptr - (char *)hp_slot_addr(a, idx));
-
-	if (s->state == HP_SLOT_MIXED) {
-		size_t gsz = ((size_t)1 << a->shift) / GRANULES;
-		unsigned int st = (unsigned int)(off / gsz);
-
-		if (off % gsz || !bit_test(s->mixed->start_map, st))
-			goto invalid;
-		mixed_free(a, s->mixed, st);
-		return;
-	}
-	if (s->state != HP_SLOT_USED || off || s->head != idx || !s->req)
-		goto invalid;
-	{
-		struct hugepool *pool = s->owner;
-		size_t n = s->run;
-
-		stat_free(pool, s->req, n << a->shift);
-		s->req = 0;
-		if (a->fallback)
-			fb_put(a, idx, n);
-		else
-			hp_pool_put_run(pool, a, idx, n);
-	}
-	return;
-invalid:
-	hp_log(1, "free(%p): not the start of a live block; ignored", ptr);
-}
-
-void hp_free_in(struct hp_arena *a, void *ptr)
-{
-	struct hugepool *root = a->pool;
-
-	hp_pool_lock(root);
-	free_locked(a, ptr);
-	hp_pool_unlock(root);
-}
-
-/* Lock held. 0 if ptr is not a live block. */
-static size_t usable_locked(struct hp_arena *a, const void *ptr, size_t *req)
+/*
+ * What ptr is (lock held): the usable size of the live block that starts at
+ * ptr, with the bytes asked for in *req and the pool in *owner; 0 if ptr is
+ * not the start of a live block.
+ */
+static size_t block_lookup(struct hp_arena *a, const void *ptr, size_t *req,
+			   struct hugepool **owner)
 {
 	size_t idx = hp_slot_index(a, ptr);
 	const struct hp_slot *s = &a->slots[idx];
@@ -444,23 +508,57 @@ static size_t usable_locked(struct hp_arena *a, const void *ptr, size_t *req)
 
 		if (off % gsz || !bit_test(s->mixed->start_map, st))
 			return 0;
-		if (req)
-			*req = s->mixed->req[st];
+		*req = s->mixed->req[st];
+		*owner = s->mixed->pool;
 		return (size_t)block_granules(s->mixed, st) * gsz;
 	}
 	if (s->state != HP_SLOT_USED || off || s->head != idx || !s->req)
 		return 0;
-	if (req)
-		*req = s->req;
+	*req = s->req;
+	*owner = s->owner;
 	return (size_t)s->run << a->shift;
+}
+
+/* Lock held. */
+static void free_locked(struct hp_arena *a, void *ptr)
+{
+	size_t idx = hp_slot_index(a, ptr);
+	struct hp_slot *s = &a->slots[idx];
+	struct hugepool *owner;
+	size_t req, usable = block_lookup(a, ptr, &req, &owner);
+
+	if (!usable) {
+		hp_log(1, "free(%p): not the start of a live block; ignored", ptr);
+		return;
+	}
+	if (s->state == HP_SLOT_MIXED) {
+		size_t off = (size_t)((char *)ptr - (char *)hp_slot_addr(a, idx));
+
+		mixed_free(a, s->mixed, (unsigned int)(off / (((size_t)1 << a->shift) / GRANULES)));
+		return;
+	}
+	stat_free(owner, req, usable);
+	owner->stats.bytes_held -= usable;
+	s->req = 0;
+	run_put(owner, a, idx, s->run);
+}
+
+void hp_free_in(struct hp_arena *a, void *ptr)
+{
+	struct hugepool *root = a->pool;
+
+	hp_pool_lock(root);
+	free_locked(a, ptr);
+	hp_pool_unlock(root);
 }
 
 size_t hp_usable_in(struct hp_arena *a, const void *ptr)
 {
-	size_t n;
+	struct hugepool *owner;
+	size_t n, req;
 
 	hp_pool_lock(a->pool);
-	n = usable_locked(a, ptr, NULL);
+	n = block_lookup(a, ptr, &req, &owner);
 	hp_pool_unlock(a->pool);
 	return n;
 }
@@ -476,15 +574,22 @@ void *hugepool_calloc(struct hugepool *pool, size_t n, size_t size)
 {
 	size_t total;
 
+	if (!pool && !(pool = hugepool_default()))
+		return NULL;
 	if (__builtin_mul_overflow(n, size, &total)) {
+		hp_pool_lock(pool);
+		pool->stats.failures++;
+		hp_pool_unlock(pool);
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!pool && !(pool = hugepool_default()))
-		return NULL;
 	return hp_alloc(pool, total, 0, true);
 }
 
+/* C11 aligned_alloc, as glibc 2.38 checks it: the alignment must be a
+ * power of two (EINVAL otherwise); the size need not be a multiple of it.
+ * Alignments past the page size get runs of pages aligned in the address
+ * space (1 GiB alignment from a 2 MiB pool works). */
 void *hugepool_aligned_alloc(struct hugepool *pool, size_t alignment, size_t size)
 {
 	if (alignment == 0 || (alignment & (alignment - 1))) {
@@ -506,6 +611,7 @@ void hugepool_free(void *ptr)
 	a = hp_arena_lookup(ptr);
 	if (!a) {
 		hp_log(1, "hugepool_free(%p): not hugepool memory; ignored", ptr);
+		errno = saved;
 		return;
 	}
 	hp_free_in(a, ptr);
@@ -539,8 +645,78 @@ struct hugepool *hugepool_owner(const void *ptr)
 	}
 }
 
-/* realloc of a whole-page block in place or by moving pages. Lock held.
- * Returns the block's new address or NULL (block untouched). */
+/* ------------------------------------------------------------------------
+ * realloc
+ * ------------------------------------------------------------------------ */
+
+/* A MIXED block resized within its page (lock held): shrink gives the tail
+ * granules back, growth takes the free granules right after the block.
+ * Returns ptr, or NULL if it cannot stay where it is. */
+static void *realloc_mixed(struct hp_arena *a, void *ptr, size_t size)
+{
+	size_t idx = hp_slot_index(a, ptr);
+	struct hp_mixed *m = a->slots[idx].mixed;
+	struct hugepool *pool = m->pool;
+	size_t psz = (size_t)1 << a->shift, gsz = psz / GRANULES;
+	unsigned int st = (unsigned int)(((char *)ptr - (char *)hp_slot_addr(a, idx)) / gsz);
+	unsigned int old_n = block_granules(m, st), n;
+	size_t old_req = m->req[st];
+
+	if (size >= psz)
+		return NULL;
+	n = (unsigned int)((size + gsz - 1) / gsz);
+	if (n < old_n) {
+		bits_set(m->used_map, st + n, old_n - n, false);
+		m->used -= old_n - n;
+		m->hint = GRANULES;
+		if (!m->on_list)
+			mixed_list_add(mixed_list(pool, m), m);
+	} else if (n > old_n) {
+		if (st + n > GRANULES || bits_any(m->used_map, st + old_n, n - old_n))
+			return NULL;
+		if (!m->fallback && maybe_cow() && hp_pool_privatize(a, m->slot, 1))
+			return NULL;
+		bits_set(m->used_map, st + old_n, n - old_n, true);
+		bits_set(m->dirty_map, st + old_n, n - old_n, true);
+		m->used += n - old_n;
+		if (m->used == GRANULES)
+			mixed_list_del(mixed_list(pool, m), m);
+	}
+	m->req[st] = (uint32_t)size;
+	stat_resize(pool, old_req, (size_t)old_n * gsz, size, (size_t)n * gsz);
+	return ptr;
+}
+
+/* Grow the block at idx by extra pages right after it (lock held): from
+ * the pool's free extent there, from address space there, or a free extent
+ * too short followed by address space (a block that shrank and grows
+ * again). 0 or -ENOMEM with nothing changed. */
+static int grow_in_place(struct hugepool *pool, struct hp_arena *a, size_t idx,
+			 size_t old_n, size_t extra)
+{
+	size_t next = idx + old_n, part;
+	const struct hp_slot *s;
+
+	if (hp_pool_grow_run(pool, a, idx, old_n, extra) == 0)
+		return 0;
+	if (next >= a->nslots)
+		return -ENOMEM;
+	s = &a->slots[next];
+	if (s->state != HP_SLOT_FREE || s->owner != pool || s->run >= extra)
+		return -ENOMEM;
+	part = s->run;
+	if (hp_pool_grow_run(pool, a, idx, old_n, part))
+		return -ENOMEM;
+	if (hp_pool_grow_run(pool, a, idx, old_n + part, extra - part) == 0)
+		return 0;
+	run_put(pool, a, next, part);
+	return -ENOMEM;
+}
+
+/* A whole-page block resized without copying (lock held): shrink gives the
+ * tail pages back; growth takes the slots right after the block, or moves
+ * the block's pages (mremap) to a run with room. Returns the block's
+ * address, or NULL (block untouched) when only a copy can do it. */
 static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size)
 {
 	struct hp_slot *s = &a->slots[idx];
@@ -549,67 +725,53 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size)
 	size_t n = size / psz + (size % psz ? 1 : 0);
 	long dst;
 
+	if (size < psz / 2)
+		return NULL;	/* small now: a MIXED block, by copy */
 	if (n <= old_n) {
-		/* shrink: the tail pages go back */
-		if (n < old_n) {
-			size_t i;
-
-			for (i = idx + n; i < idx + old_n; i++)
-				a->slots[i].head = (uint32_t)(idx + n);
-			if (a->fallback)
-				fb_put(a, idx + n, old_n - n);
-			else
-				hp_pool_put_run(pool, a, idx + n, old_n - n);
-		}
-		stat_free(pool, old_req, old_n * psz);
-		mark_block(a, pool, idx, n, size);
-		stat_alloc(pool, size, n * psz);
-		pool->stats.allocs--;	/* a resize, not a new block */
-		pool->stats.frees--;
-		return hp_slot_addr(a, idx);
+		if (n < old_n)
+			run_put(pool, a, idx + n, old_n - n);
+		goto resized;
 	}
 	if (a->fallback)
-		return NULL;
-	if (hp_pool_grow_run(pool, a, idx, old_n, n - old_n) == 0) {
-		for (size_t i = idx + old_n; i < idx + n; i++)
-			a->slots[i].flags |= HP_SLOT_F_DIRTY;
-		stat_free(pool, old_req, old_n * psz);
-		mark_block(a, pool, idx, n, size);
-		stat_alloc(pool, size, n * psz);
-		pool->stats.allocs--;
-		pool->stats.frees--;
-		return hp_slot_addr(a, idx);
+		return NULL;	/* copy: the new block may get huge pages */
+	if (grow_in_place(pool, a, idx, old_n, n - old_n) == 0) {
+		if (maybe_cow() && hp_pool_privatize(a, idx + old_n, n - old_n)) {
+			run_put(pool, a, idx + old_n, n - old_n);
+			return NULL;
+		}
+		goto resized;
 	}
+	/* in a forked child the moved-to tail would need making private
+	 * too; a plain new block does that already */
+	if (a->fd >= 0 || maybe_cow())
+		return NULL;
 	dst = hp_pool_move_run(pool, a, idx, old_n, n);
 	if (dst < 0)
 		return NULL;
-	a->slots[idx].req = 0;
-	for (size_t i = (size_t)dst; i < (size_t)dst + n; i++)
-		a->slots[i].flags |= HP_SLOT_F_DIRTY;
-	stat_free(pool, old_req, old_n * psz);
-	mark_block(a, pool, (size_t)dst, n, size);
-	stat_alloc(pool, size, n * psz);
-	pool->stats.allocs--;
-	pool->stats.frees--;
-	return hp_slot_addr(a, (size_t)dst);
+	idx = (size_t)dst;
+resized:
+	mark_block(a, idx, n, size);
+	stat_resize(pool, old_req, old_n * psz, size, n * psz);
+	pool->stats.bytes_held += (n - old_n) * psz;
+	return hp_slot_addr(a, idx);
 }
 
+/*
+ * glibc's realloc contract: realloc(NULL, n) is malloc(n); realloc(p, 0)
+ * frees p and returns NULL; on failure NULL + ENOMEM and p is untouched.
+ * A pointer that is not a live hugepool block gives NULL + EINVAL.
+ */
 void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 {
-	struct hp_arena *a;
 	struct hugepool *owner;
-	size_t usable, req = 0, psz;
-	void *np;
+	struct hp_arena *a;
+	size_t usable, req;
+	void *np = NULL;
 
 	if (!ptr)
 		return hugepool_malloc(pool, size);
 	if (size == 0) {
-		/* glibc: realloc(p, 0) frees p and returns NULL */
 		hugepool_free(ptr);
-		return NULL;
-	}
-	if (size > PTRDIFF_MAX) {
-		errno = ENOMEM;
 		return NULL;
 	}
 	a = hp_arena_lookup(ptr);
@@ -618,34 +780,25 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 		return NULL;
 	}
 	hp_pool_lock(a->pool);
-	usable = usable_locked(a, ptr, &req);
+	usable = block_lookup(a, ptr, &req, &owner);
 	if (!usable) {
 		hp_pool_unlock(a->pool);
 		errno = EINVAL;
 		return NULL;
 	}
-	owner = hugepool_owner(ptr);
-	psz = (size_t)1 << a->shift;
-	{
-		size_t idx = hp_slot_index(a, ptr);
-
-		if (a->slots[idx].state == HP_SLOT_USED && size >= psz / 2) {
-			np = realloc_pages(a, idx, size);
-			if (np) {
-				hp_pool_unlock(a->pool);
-				return np;
-			}
-		} else if (a->slots[idx].state == HP_SLOT_MIXED && size <= usable) {
-			struct hp_mixed *m = a->slots[idx].mixed;
-			size_t off = (size_t)((char *)ptr - (char *)hp_slot_addr(a, idx));
-
-			owner->stats.bytes_requested += size - req;
-			m->req[off / (psz / GRANULES)] = (uint32_t)size;
-			hp_pool_unlock(a->pool);
-			return ptr;
-		}
+	if (size > PTRDIFF_MAX) {
+		owner->stats.failures++;
+		hp_pool_unlock(a->pool);
+		errno = ENOMEM;
+		return NULL;
 	}
+	if (a->slots[hp_slot_index(a, ptr)].state == HP_SLOT_MIXED)
+		np = realloc_mixed(a, ptr, size);
+	else
+		np = realloc_pages(a, hp_slot_index(a, ptr), size);
 	hp_pool_unlock(a->pool);
+	if (np)
+		return np;
 	/* a new block and a copy: across the page boundary, or no room */
 	np = hp_alloc(owner, size, 0, false);
 	if (!np)
@@ -673,29 +826,14 @@ void hp_alloc_destroy_all(struct hugepool *pool)
 			if (s->owner != pool)
 				continue;
 			if (s->state == HP_SLOT_MIXED) {
-				struct hp_mixed *m = s->mixed;
-
-				if (m->on_list)
-					mixed_list_del(m->fallback ? &pool->fb_mixed_partial :
-						       &pool->mixed_partial, m);
-				s->state = HP_SLOT_USED;
-				pool->stats.bytes_in_use = 0;
-				pool->stats.bytes_requested = 0;
-				if (a->fallback)
-					fb_put(a, i, 1);
-				else
-					hp_pool_put_run(pool, a, i, 1);
-				hp_meta_free(m, sizeof(*m));
+				mixed_release(a, s->mixed);
 			} else if (s->state == HP_SLOT_USED && s->head == i && s->req) {
-				size_t n = s->run;
-
-				stat_free(pool, s->req, n << a->shift);
 				s->req = 0;
-				if (a->fallback)
-					fb_put(a, i, n);
-				else
-					hp_pool_put_run(pool, a, i, n);
+				run_put(pool, a, i, s->run);
 			}
 		}
 	}
+	pool->stats.bytes_in_use = 0;
+	pool->stats.bytes_requested = 0;
+	pool->stats.bytes_held = 0;
 }

@@ -966,8 +966,9 @@ void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, si
 	uint32_t now = (uint32_t)hp_now_ms();
 	size_t i, j, keep = npages;
 
-	for (i = first; i < first + npages; i++)
-		a->slots[i].flags |= HP_SLOT_F_DIRTY;
+	/* pages handed out are DIRTY: marked in the node pass below (one
+	 * pass, not two [api: hot path]); pages given to the parent are
+	 * marked by the parent's put_run */
 	if (pool->parent) {
 		long back = hp_subpool_put_pages(&pool->spool, (long)npages);
 
@@ -980,7 +981,7 @@ void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, si
 		int node = a->slots[i].node;
 
 		for (j = i; j < first + keep && a->slots[j].node == node; j++)
-			;
+			a->slots[j].flags |= HP_SLOT_F_DIRTY;
 		pool_acct(pool, node, 0, (long)(j - i), 0);
 		free_insert(pool, a, i, j - i, node, now);
 	}

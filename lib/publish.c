@@ -35,6 +35,7 @@ static char pub_path[256];
  * to pool.c and the shared file must not hold pointers. */
 static struct hugepool *pub_owner[HP_PUB_SLOTS];
 static uint64_t pub_last[HP_PUB_SLOTS];	/* last refresh (ms), per slot */
+static bool pub_pending[HP_PUB_SLOTS];	/* a refresh was throttled since */
 
 static size_t str_append(char *dst, size_t off, size_t cap, const char *s)
 {
@@ -289,6 +290,7 @@ static void pub_refresh(struct hp_pub_header *h, int slot, const struct hugepool
 
 	fill_record(&r, p, now);
 	pub_last[slot] = now;
+	__atomic_store_n(&pub_pending[slot], false, __ATOMIC_RELAXED);
 	pub_write(hp_pub_slot(h, (unsigned int)slot), &r);
 }
 
@@ -326,9 +328,34 @@ void hp_publish_pool_update(struct hugepool *p, bool force)
 		force = true;
 	}
 	now = hp_now_ms();
-	if (!force && now - pub_last[slot] < HP_PUB_INTERVAL_MS)
+	if (!force && now - pub_last[slot] < HP_PUB_INTERVAL_MS) {
+		__atomic_store_n(&pub_pending[slot], true, __ATOMIC_RELAXED);
 		return;
+	}
 	pub_refresh(h, slot, p, now);
+}
+
+/* A burst of throttled updates leaves the record behind until the pool's
+ * next update; this catches up every such pool. Takes hp_pools_lock and
+ * each pool lock: call it with no pool lock held (a periodic thread, or
+ * before printing stats). */
+void hp_publish_flush(void)
+{
+	struct hugepool *p;
+	int slot;
+
+	if (__atomic_load_n(&pub_state, __ATOMIC_ACQUIRE) != PUB_READY)
+		return;
+	pthread_mutex_lock(&hp_pools_lock);
+	for (p = hp_pools; p; p = p->next_pool) {
+		slot = pub_find(p);
+		if (slot < 0 || !__atomic_load_n(&pub_pending[slot], __ATOMIC_RELAXED))
+			continue;
+		hp_pool_lock(p);
+		hp_publish_pool_update(p, true);
+		hp_pool_unlock(p);
+	}
+	pthread_mutex_unlock(&hp_pools_lock);
 }
 
 void hp_publish_pool_del(struct hugepool *p)
@@ -345,6 +372,7 @@ void hp_publish_pool_del(struct hugepool *p)
 	memset(&r, 0, HP_PUB_RECORD_HEAD);
 	pub_write(hp_pub_slot(h, (unsigned int)slot), &r);
 	pub_last[slot] = 0;
+	__atomic_store_n(&pub_pending[slot], false, __ATOMIC_RELAXED);
 	__atomic_store_n(&pub_owner[slot], NULL, __ATOMIC_RELEASE);
 }
 

@@ -14,10 +14,20 @@
  *
  * The resv_map of a region records its populated ranges, updated with the
  * kernel's region_chg / region_add / region_abort / region_del protocol.
+ *
+ * Sharing: the pages of a HUGEPOOL_SHARED pool are pages of one hugetlb
+ * memfd, slot i at file page i (pool.c never moves them between slots), so
+ * a region's pages are one contiguous range of that file whatever their
+ * history. hugepool_region_fd() hands out the file and the range's offset;
+ * another process maps it MAP_SHARED and sees the same pages. A NORESERVE
+ * region of such a pool gets a fresh page at its own file page on populate
+ * (and src's page goes back), which needs a spare kernel page for a moment.
  */
 #include "internal.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 struct hugepool_region {
 	struct hugepool *pool;
@@ -144,6 +154,25 @@ size_t hugepool_region_size(const struct hugepool_region *r)
 	return r ? r->npages << r->a->shift : 0;
 }
 
+int hugepool_region_fd(const struct hugepool_region *r, off_t *offset)
+{
+	int fd, saved;
+
+	if (!r || !offset)
+		return -EINVAL;
+	if (r->a->fd < 0)
+		return -EOPNOTSUPP;	/* private pages: nothing to share */
+	saved = errno;
+	fd = fcntl(r->a->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		fd = -errno;
+		errno = saved;
+		return fd;
+	}
+	*offset = (off_t)r->first << r->a->shift;
+	return fd;
+}
+
 static int range_check(const struct hugepool_region *r, size_t offset, size_t len,
 		       long *f, long *t)
 {
@@ -170,7 +199,7 @@ static int populate_page(struct hugepool_region *r, size_t i)
 	if (!(r->flags & HUGEPOOL_REGION_NORESERVE)) {
 		if (hp_pool_privatize(a, idx, 1))
 			return -ENOMEM;
-		hp_pool_zero_run(a, idx, 1);
+		pool->stats.bytes_zeroed += hp_pool_zero_run(a, idx, 1) << a->shift;
 		hp_pool_acct(pool, a->slots[idx].node, 0, -1, -1);
 		return 0;
 	}
@@ -180,28 +209,28 @@ static int populate_page(struct hugepool_region *r, size_t i)
 
 		if (src < 0)
 			return (int)src;
-		ret = hp_pool_move_page(a, (size_t)src, idx);
+		/* a page inherited across fork is made private where it is,
+		 * before it moves: if that cannot be, nothing has changed */
+		if (hp_pool_privatize(a, (size_t)src, 1)) {
+			hp_pool_put_run(pool, a, (size_t)src, 1);
+			return -ENOMEM;
+		}
+		if (a->fd >= 0)
+			/* a shared pool's page stays at its file page: a
+			 * fresh one comes at this slot's (the region is one
+			 * range of the file) and src's goes back */
+			ret = hp_pool_refault_page(pool, a, (size_t)src, idx);
+		else
+			ret = hp_pool_move_page(a, (size_t)src, idx);
 		if (ret) {
 			hp_pool_put_run(pool, a, (size_t)src, 1);
 			return -ENOMEM;
 		}
 		hp_pool_vacate(a, (size_t)src);
 		mark_region(r, idx);
-		if (hp_pool_privatize(a, idx, 1)) {
-			/* cannot be made private in a forked child: give it back */
-			long e = hp_pool_empty_take(a, 1, 1);
-
-			if (e >= 0 && !hp_pool_move_page(a, idx, (size_t)e)) {
-				a->slots[e].state = HP_SLOT_USED;
-				a->slots[e].owner = pool;
-				hp_pool_put_run(pool, a, (size_t)e, 1);
-			}
-			mark_region(r, idx);
-			a->slots[idx].flags = 0;
-			return -ENOMEM;
-		}
-		hp_pool_zero_run(a, idx, 1);
-		pool->root->stats.pages_moved++;
+		pool->stats.bytes_zeroed += hp_pool_zero_run(a, idx, 1) << a->shift;
+		if (a->fd < 0)
+			pool->root->stats.pages_moved++;
 		return 0;
 	}
 }
@@ -282,7 +311,12 @@ static int release_page(struct hugepool_region *r, size_t i)
 
 		if (e < 0)
 			return (int)e;
-		ret = hp_pool_move_page(a, idx, (size_t)e);
+		if (a->fd >= 0)
+			/* shared pool: see populate_page; needs a spare
+			 * kernel page for a moment, else nothing changes */
+			ret = hp_pool_refault_page(r->pool, a, idx, (size_t)e);
+		else
+			ret = hp_pool_move_page(a, idx, (size_t)e);
 		if (ret) {
 			hp_pool_empty_put(a, (size_t)e, 1);
 			return ret;
@@ -401,6 +435,22 @@ int hp_region_pin(struct hugepool_region *r, int delta)
 	ret = r->pinned;
 	hp_pool_unlock(r->pool);
 	return ret;
+}
+
+/*
+ * [uring] For hugepool_destroy (pool.c), lock held: does a region of pool
+ * still have pages pinned by io_uring? Destroy must then fail with -EBUSY:
+ * freeing the region would hand pages the kernel may still DMA into back
+ * to the pool (or its bookkeeping to nobody) while a ring holds them.
+ */
+bool hp_region_any_pinned(const struct hugepool *pool)
+{
+	const struct hugepool_region *r;
+
+	for (r = pool->regions; r; r = r->next)
+		if (r->pinned)
+			return true;
+	return false;
 }
 
 /* Pages of [f, t) that are populated (for uring.c). */

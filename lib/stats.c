@@ -45,12 +45,18 @@ static void out_printf(struct out *o, const char *fmt, ...)
 		o->len += (size_t)n < sizeof(o->buf) - o->len ? (size_t)n : sizeof(o->buf) - o->len - 1;
 }
 
+/*
+ * One pool: its page counters (the hstate's names: nr, free, resv, surplus,
+ * min, max) and its activity counters (HP_STAT_FIELDS). waste_bytes is what
+ * the pages holding blocks hold beyond what was asked for: page rounding of
+ * whole-page blocks plus the free granules of MIXED pages.
+ */
 static void print_pool(struct out *o, struct hugepool *p, bool json, bool first)
 {
 	struct hp_stats st;
 	size_t nr, fr, rs, su, mn, mx;
+	uint64_t waste;
 	char nodes[64];
-	double waste;
 
 	hp_pool_lock(p);
 	st = p->stats;
@@ -62,31 +68,42 @@ static void print_pool(struct out *o, struct hugepool *p, bool json, bool first)
 	mx = p->max_pages;
 	hp_pool_unlock(p);
 	hp_nodemask_format(&p->root->nodes, nodes, sizeof(nodes));
-	/* huge-page bytes the pool holds in use per byte requested */
-	waste = st.bytes_requested ? (double)((nr - fr) * p->h->size) / (double)st.bytes_requested : 0.0;
+	waste = st.bytes_held > st.bytes_requested ? st.bytes_held - st.bytes_requested : 0;
 
 	if (json) {
 		out_printf(o, "%s{\"name\":\"%s\",\"page_size\":%zu,\"parent\":%s%s%s,"
-			   "\"nodes\":\"%s\",\"nr_pages\":%zu,\"free_pages\":%zu,\"resv_pages\":%zu,"
-			   "\"surplus_pages\":%zu,\"min_pages\":%zu,\"max_pages\":%zu",
+			   "\"nodes\":\"%s\",\"flags\":%u,\"nr_pages\":%zu,\"free_pages\":%zu,"
+			   "\"resv_pages\":%zu,\"surplus_pages\":%zu,\"min_pages\":%zu,"
+			   "\"max_pages\":%zu",
 			   first ? "" : ",", p->name, p->h->size,
 			   p->parent ? "\"" : "", p->parent ? p->parent->name : "null",
-			   p->parent ? "\"" : "", nodes, nr, fr, rs, su, mn, mx);
+			   p->parent ? "\"" : "", nodes, p->cfg.flags, nr, fr, rs, su, mn, mx);
 #define X(name) out_printf(o, ",\"" #name "\":%llu", (unsigned long long)st.name);
 		HP_STAT_FIELDS(X)
 #undef X
-		out_printf(o, ",\"held_per_requested\":%.4f}", waste);
+		out_printf(o, ",\"waste_bytes\":%llu}", (unsigned long long)waste);
 		return;
 	}
-	out_printf(o, "pool %s: page_size %zu%s%s nodes %s\n", p->name, p->h->size,
-		   p->parent ? " parent " : "", p->parent ? p->parent->name : "", nodes);
+	out_printf(o, "pool %s: page_size %zu%s%s nodes %s%s%s\n", p->name, p->h->size,
+		   p->parent ? " parent " : "", p->parent ? p->parent->name : "", nodes,
+		   p->cfg.flags & HUGEPOOL_FALLBACK ? " fallback" : "",
+		   p->cfg.flags & HUGEPOOL_SHARED ? " shared" : "");
 	out_printf(o, "  pages: nr %zu free %zu resv %zu surplus %zu min %zu max %zu\n",
 		   nr, fr, rs, su, mn, mx);
-	out_printf(o, " ");
-#define X(name) out_printf(o, " " #name " %llu", (unsigned long long)st.name);
-	HP_STAT_FIELDS(X)
-#undef X
-	out_printf(o, "\n  held per requested byte: %.3f\n", waste);
+	out_printf(o, "  blocks: allocs %llu frees %llu live %llu fallbacks %llu failures %llu\n",
+		   (unsigned long long)st.allocs, (unsigned long long)st.frees,
+		   (unsigned long long)(st.allocs - st.frees),
+		   (unsigned long long)st.fallbacks, (unsigned long long)st.failures);
+	out_printf(o, "  bytes: requested %llu in_use %llu held %llu waste %llu peak %llu zeroed %llu\n",
+		   (unsigned long long)st.bytes_requested, (unsigned long long)st.bytes_in_use,
+		   (unsigned long long)st.bytes_held, (unsigned long long)waste,
+		   (unsigned long long)st.bytes_peak, (unsigned long long)st.bytes_zeroed);
+	out_printf(o, "  engine: pages faulted %llu released %llu moved %llu\n",
+		   (unsigned long long)st.pages_faulted, (unsigned long long)st.pages_released,
+		   (unsigned long long)st.pages_moved);
+	out_printf(o, "  regions: reserves %llu populates %llu releases %llu\n",
+		   (unsigned long long)st.region_reserves, (unsigned long long)st.region_populates,
+		   (unsigned long long)st.region_releases);
 }
 
 int hp_stats_write(const struct hugepool *pool, int fd, unsigned int flags)

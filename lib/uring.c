@@ -1,79 +1,491 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uring.c - io_uring fixed buffers carved from a region. Registration pins
- * whole huge pages, so a region with registered buffers is pinned: it
- * cannot be released or freed (-EBUSY) until it is unregistered, and its
- * pages are never counted free or handed to anyone else meanwhile.
+ * uring.c - io_uring fixed buffers carved from a region.
+ *
+ * Registration pins whole huge pages (io_uring charges a compound page
+ * once, for its full size), so a region with registered buffers is pinned:
+ * it cannot be released or freed, nor its pool destroyed (-EBUSY), until
+ * it is unregistered, and its pages are never counted free or handed to
+ * anyone else meanwhile. The pin count lives in the region (region.c); this
+ * file keeps one record per (ring, region) registration so that unregister
+ * drops exactly the pins it took.
+ *
+ * Each record holds a duplicate of the ring's fd. io_uring has one buffer
+ * table per ring and frees it only when the ring's file is released; with
+ * our own reference, unregistering after the caller's io_uring_queue_exit
+ * still reaches the right ring (the bare fd number may have been reused by
+ * then), and the kernel's unpin is synchronous with our unregister instead
+ * of happening later in the ring's teardown work.
+ *
+ * A record also remembers the process that registered: after fork the
+ * child shares the ring but not the pinned pages (fork copied them), so a
+ * child that unregisters must not empty the parent's buffer table.
+ *
+ * The buffer set (hugepool_uring_bufset) is the one-call form: a region of
+ * the right size, populated, registered, with index <-> address helpers
+ * for io_uring_prep_read_fixed / write_fixed.
  */
 #include "internal.h"
 
 #if HAVE_LIBURING
+#include <fcntl.h>
 #include <liburing.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
-int hugepool_uring_register(struct io_uring *ring, struct hugepool_region *r, size_t buf_size)
+/* One registration: the pins region r holds on behalf of a ring. */
+struct hp_uring_reg {
+	struct hp_uring_reg *next;
+	struct io_uring *ring;		/* as passed by the caller (identity) */
+	struct hugepool_region *r;
+	int fd;				/* our dup of the ring fd */
+	pid_t pid;			/* process whose pages are pinned */
+	unsigned int nbufs;
+};
+
+struct hugepool_bufset {
+	struct hugepool_region *r;
+	struct io_uring *ring;
+	char *base;
+	size_t buf_size;		/* bytes per registered buffer */
+	unsigned int count;		/* registered buffers */
+};
+
+/*
+ * The registration list. Its lock is never taken inside malloc or under a
+ * pool lock, so the atfork handlers below cannot deadlock against other
+ * handlers that allocate; they exist so that a child forked while another
+ * thread was registering does not inherit a held lock or a half-linked list.
+ */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hp_uring_reg *regs;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+
+static void reg_prepare(void)
 {
-	size_t size, psz, nbufs, i;
-	struct iovec *iov;
+	pthread_mutex_lock(&reg_lock);
+}
+
+static void reg_parent(void)
+{
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_child(void)
+{
+	pthread_mutex_init(&reg_lock, NULL);
+}
+
+static void reg_atfork(void)
+{
+	pthread_atfork(reg_prepare, reg_parent, reg_child);
+}
+
+/* io_uring_register(2) on our own fd; liburing 2.3 only offers it on a
+ * struct io_uring, which may be gone by the time we unregister. */
+static int ring_unregister_buffers(int fd)
+{
+	int tries = 0;
+	long ret;
+
+	do {
+		ret = syscall(__NR_io_uring_register, fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
+		/* older kernels wait for in-flight references and can be
+		 * interrupted; the table is still there, try again */
+	} while (ret < 0 && errno == EINTR && ++tries < 100);
+	return ret < 0 ? -errno : 0;
+}
+
+/*
+ * A ring that io_uring_queue_init set up has its SQ ring mapped; a zeroed
+ * or torn-down struct io_uring does not (and its ring_fd 0 would be stdin).
+ */
+static int ring_check(struct io_uring *ring)
+{
+	if (!ring)
+		return -EINVAL;
+	if (ring->ring_fd < 0 || !ring->sq.khead) {
+		hp_log(1, "uring: the ring is not set up (call io_uring_queue_init first)");
+		return -EBADF;
+	}
+	return 0;
+}
+
+/*
+ * Registered buffers per requested buffer: the kernel refuses a buffer over
+ * 1 GiB (with a bare EFAULT), so a larger one is cut into k equal pieces.
+ * Returns k and the piece size, or -EINVAL.
+ */
+static long split_buf(size_t buf_size, size_t *piece)
+{
+	size_t k = (buf_size + HUGEPOOL_URING_MAX_BUF - 1) / HUGEPOOL_URING_MAX_BUF;
+
+	if (k > HUGEPOOL_URING_MAX_BUFS || buf_size % k) {
+		char b[32];
+
+		hp_format_size(buf_size, b, sizeof(b));
+		hp_log(1, "uring: a buffer of %s (%zu bytes) is over the kernel's 1 GiB per registered buffer and cannot be split into %zu equal pieces; use a size divisible by %zu",
+		       b, buf_size, k, k);
+		return -EINVAL;
+	}
+	*piece = buf_size / k;
+	return (long)k;
+}
+
+/* Bytes this process has pinned (VmPin), 0 if unknown. Not a hot path. */
+static size_t pinned_bytes(void)
+{
+	char buf[8192], *p;
+
+	if (hp_sys_read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strstr(buf, "VmPin:");
+	return p ? (size_t)strtoul(p + 6, NULL, 10) << 10 : 0;
+}
+
+static bool have_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_IPC_LOCK / 32].effective & (1u << (CAP_IPC_LOCK % 32));
+}
+
+/*
+ * The kernel said ENOMEM. Explain it: almost always RLIMIT_MEMLOCK, which
+ * is charged per huge page touched, not per byte registered.
+ */
+static void explain_enomem(size_t bytes, size_t pinned, size_t psz)
+{
+	size_t already = pinned_bytes(), need = pinned + already;
+	char b[4][32];
+	struct rlimit rl;
+
+	hp_format_size(bytes, b[0], sizeof(b[0]));
+	hp_format_size(pinned, b[1], sizeof(b[1]));
+	hp_format_size(psz, b[2], sizeof(b[2]));
+	hp_format_size(need, b[3], sizeof(b[3]));
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < need && !have_cap_ipc_lock()) {
+		char lim[32];
+
+		hp_format_size((size_t)rl.rlim_cur, lim, sizeof(lim));
+		hp_log(1, "uring: cannot register %s of buffers: RLIMIT_MEMLOCK is %s (%llu bytes), and registering pins whole huge pages: %zu x %s = %s here, plus %zu bytes this process has pinned already; raise the limit to at least %s (%zu bytes: ulimit -l %zu, LimitMEMLOCK= or limits.conf memlock), or create the ring with CAP_IPC_LOCK",
+		       b[0], lim, (unsigned long long)rl.rlim_cur, pinned / psz, b[2], b[1],
+		       already, b[3], need, (need + 1023) / 1024);
+	} else {
+		hp_log(1, "uring: the kernel could not pin %s of buffers (%zu x %s pages): out of memory",
+		       b[0], pinned / psz, b[2]);
+	}
+}
+
+/*
+ * Register n buffers of piece bytes from the start of r with ring and link
+ * the record. Returns n or -errno. The pin is taken first: once it is held,
+ * release and free fail with -EBUSY, so the populated check below cannot
+ * be undone by a concurrent release before the kernel pins the pages.
+ */
+static int do_register(struct io_uring *ring, struct hugepool_region *r, size_t piece,
+		       size_t n)
+{
+	struct hugepool *pool = hugepool_owner(hugepool_region_addr(r));
+	size_t psz = hugepool_page_size(pool), span = piece * n, i;
+	struct hp_uring_reg *reg = NULL;
+	struct iovec *iov = NULL;
+	long npages;
 	char *base;
 	int ret;
 
-	if (!ring || !r || !buf_size || ring->ring_fd < 0)
+	if (!psz)
+		return -EINVAL;		/* not a live region */
+	npages = (long)(HP_ALIGN_UP(span, psz) / psz);
+	pthread_once(&reg_once, reg_atfork);
+	hp_region_pin(r, 1);
+	if (hp_region_populated(r, 0, npages) != npages) {
+		hp_log(1, "uring: the region is not populated; populate it (hugepool_region_populate, or reserve it with HUGEPOOL_REGION_POPULATE) before registering it");
+		ret = -EFAULT;
+		goto unpin;
+	}
+	reg = hp_meta_zalloc(sizeof(*reg));
+	iov = hp_meta_zalloc(n * sizeof(*iov));
+	if (!reg || !iov) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	reg->fd = fcntl(ring->ring_fd, F_DUPFD_CLOEXEC, 3);
+	if (reg->fd < 0) {
+		ret = -errno;
+		hp_log(1, "uring: cannot duplicate the ring fd %d: %s", ring->ring_fd,
+		       strerror(-ret));
+		goto free;
+	}
+	base = hugepool_region_addr(r);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = base + i * piece;
+		iov[i].iov_len = piece;
+	}
+	ret = io_uring_register_buffers(ring, iov, (unsigned int)n);
+	if (ret < 0) {
+		if (ret == -ENOMEM)
+			explain_enomem(span, (size_t)npages * psz, psz);
+		else if (ret == -EBUSY)
+			hp_log(1, "uring: the ring already has registered buffers (one table per ring); unregister them first");
+		else if (ret == -EOPNOTSUPP || ret == -EBADF)
+			hp_log(1, "uring: fd %d is not an io_uring: the ring is not set up", ring->ring_fd);
+		else
+			hp_log(1, "uring: io_uring_register_buffers: %s", strerror(-ret));
+		if (ret == -EOPNOTSUPP)
+			ret = -EBADF;
+		hp_sys_close(reg->fd);
+		goto free;
+	}
+	hp_meta_free(iov, n * sizeof(*iov));
+	reg->ring = ring;
+	reg->r = r;
+	reg->pid = getpid();
+	reg->nbufs = (unsigned int)n;
+	pthread_mutex_lock(&reg_lock);
+	reg->next = regs;
+	regs = reg;
+	pthread_mutex_unlock(&reg_lock);
+	return (int)n;
+free:
+	if (iov)
+		hp_meta_free(iov, n * sizeof(*iov));
+	if (reg)
+		hp_meta_free(reg, sizeof(*reg));
+unpin:
+	hp_region_pin(r, -1);
+	return ret;
+}
+
+/* Take the record of (ring, r) off the list, so that two threads cannot
+ * both undo it; NULL if there is none. */
+static struct hp_uring_reg *reg_take(struct io_uring *ring, struct hugepool_region *r)
+{
+	struct hp_uring_reg **pp, *reg = NULL;
+
+	pthread_mutex_lock(&reg_lock);
+	for (pp = &regs; *pp; pp = &(*pp)->next)
+		if ((*pp)->ring == ring && (*pp)->r == r) {
+			reg = *pp;
+			*pp = reg->next;
+			break;
+		}
+	pthread_mutex_unlock(&reg_lock);
+	return reg;
+}
+
+/* Undo a record taken off the list. On a kernel error it goes back on the
+ * list and the region stays pinned: the caller may try again. */
+static int do_unregister(struct hp_uring_reg *reg)
+{
+	int ret = 0;
+
+	/* in a forked child the table holds the parent's pages: leave it */
+	if (reg->pid == getpid()) {
+		ret = ring_unregister_buffers(reg->fd);
+		if (ret == -ENXIO) {
+			/* already emptied behind our back (io_uring_unregister_buffers):
+			 * the kernel holds no pins any more */
+			hp_log(2, "uring: the ring's buffers were already unregistered");
+			ret = 0;
+		}
+		if (ret) {
+			hp_log(1, "uring: unregistering buffers: %s", strerror(-ret));
+			pthread_mutex_lock(&reg_lock);
+			reg->next = regs;
+			regs = reg;
+			pthread_mutex_unlock(&reg_lock);
+			return ret;
+		}
+	}
+	hp_sys_close(reg->fd);
+	hp_region_pin(reg->r, -1);
+	hp_meta_free(reg, sizeof(*reg));
+	return 0;
+}
+
+int hugepool_uring_register(struct io_uring *ring, struct hugepool_region *r, size_t buf_size)
+{
+	size_t size, piece, n;
+	long k;
+	int ret;
+
+	if (!r || !buf_size)
 		return -EINVAL;
+	ret = ring_check(ring);
+	if (ret)
+		return ret;
 	size = hugepool_region_size(r);
-	psz = hugepool_page_size(hugepool_owner(hugepool_region_addr(r)));
-	if (buf_size > (1UL << 30) || size % buf_size) {
-		hp_log(1, "uring: buffer size %zu must divide the region (%zu bytes) and be at most 1 GiB",
+	if (size % buf_size) {
+		hp_log(1, "uring: buffer size %zu does not divide the region (%zu bytes)",
 		       buf_size, size);
 		return -EINVAL;
 	}
-	if (hp_region_populated(r, 0, (long)(size / psz)) != (long)(size / psz)) {
-		hp_log(1, "uring: populate the region before registering it");
-		return -EFAULT;
-	}
-	nbufs = size / buf_size;
-	if (nbufs > 16384)
+	k = split_buf(buf_size, &piece);
+	if (k < 0)
+		return (int)k;
+	n = size / piece;
+	if (n > HUGEPOOL_URING_MAX_BUFS) {
+		hp_log(1, "uring: %zu buffers of %zu bytes: the kernel registers at most %d per ring",
+		       n, piece, HUGEPOOL_URING_MAX_BUFS);
 		return -EINVAL;
-	iov = hp_meta_zalloc(nbufs * sizeof(*iov));
-	if (!iov)
-		return -ENOMEM;
-	base = hugepool_region_addr(r);
-	for (i = 0; i < nbufs; i++) {
-		iov[i].iov_base = base + i * buf_size;
-		iov[i].iov_len = buf_size;
 	}
-	hp_region_pin(r, 1);
-	ret = io_uring_register_buffers(ring, iov, (unsigned int)nbufs);
-	hp_meta_free(iov, nbufs * sizeof(*iov));
-	if (ret < 0) {
-		hp_region_pin(r, -1);
-		if (ret == -ENOMEM) {
-			struct rlimit rl;
-
-			if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-			    rl.rlim_cur < size)
-				hp_log(1, "uring: RLIMIT_MEMLOCK is %llu bytes; registering this region needs %zu (raise it with ulimit -l %zu or run with CAP_IPC_LOCK)",
-				       (unsigned long long)rl.rlim_cur, size, (size + 1023) / 1024);
-		}
-		return ret;
-	}
-	return (int)nbufs;
+	return do_register(ring, r, piece, n);
 }
 
 int hugepool_uring_unregister(struct io_uring *ring, struct hugepool_region *r)
 {
-	int ret;
+	struct hp_uring_reg *reg;
 
 	if (!ring || !r)
 		return -EINVAL;
-	ret = io_uring_unregister_buffers(ring);
-	if (ret < 0)
+	reg = reg_take(ring, r);
+	if (!reg)
+		return -ENOENT;
+	return do_unregister(reg);
+}
+
+struct hugepool_bufset *hugepool_uring_bufset(struct hugepool *pool, struct io_uring *ring,
+					      unsigned int nbufs, size_t buf_size)
+{
+	struct hugepool_bufset *bs;
+	struct hugepool_region *r;
+	size_t piece, total, psz, n;
+	long k;
+	int ret;
+
+	if (!nbufs || !buf_size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ret = ring_check(ring);
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
+	if (buf_size > SIZE_MAX / nbufs) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	k = split_buf(buf_size, &piece);
+	if (k < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	total = (size_t)nbufs * buf_size;
+	n = total / piece;
+	if (n > HUGEPOOL_URING_MAX_BUFS) {
+		if (k > 1)
+			hp_log(1, "uring: %u buffers of %zu bytes split into %zu registered buffers: the kernel registers at most %d per ring",
+			       nbufs, buf_size, n, HUGEPOOL_URING_MAX_BUFS);
+		else
+			hp_log(1, "uring: %u buffers: the kernel registers at most %d per ring",
+			       nbufs, HUGEPOOL_URING_MAX_BUFS);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!pool && !(pool = hugepool_default()))
+		return NULL;
+	psz = hugepool_page_size(pool);
+	if (total > SIZE_MAX - psz) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	bs = hp_meta_zalloc(sizeof(*bs));
+	if (!bs) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r = hugepool_region_reserve(pool, HP_ALIGN_UP(total, psz), HUGEPOOL_REGION_POPULATE);
+	if (!r) {
+		char b[2][32];
+
+		ret = errno;
+		hp_format_size(HP_ALIGN_UP(total, psz), b[0], sizeof(b[0]));
+		hp_format_size(psz, b[1], sizeof(b[1]));
+		hp_log(1, "uring: cannot get %s of %s pages from the pool for %u buffers of %zu bytes: %s",
+		       b[0], b[1], nbufs, buf_size, strerror(ret));
+		hp_meta_free(bs, sizeof(*bs));
+		errno = ret;
+		return NULL;
+	}
+	ret = do_register(ring, r, piece, n);
+	if (ret < 0) {
+		hugepool_region_free(r);
+		hp_meta_free(bs, sizeof(*bs));
+		errno = -ret;
+		return NULL;
+	}
+	bs->r = r;
+	bs->ring = ring;
+	bs->base = hugepool_region_addr(r);
+	bs->buf_size = piece;
+	bs->count = (unsigned int)n;
+	return bs;
+}
+
+unsigned int hugepool_bufset_count(const struct hugepool_bufset *bs)
+{
+	return bs ? bs->count : 0;
+}
+
+size_t hugepool_bufset_buf_size(const struct hugepool_bufset *bs)
+{
+	return bs ? bs->buf_size : 0;
+}
+
+void *hugepool_bufset_buf(const struct hugepool_bufset *bs, unsigned int idx)
+{
+	if (!bs || idx >= bs->count)
+		return NULL;
+	return bs->base + (size_t)idx * bs->buf_size;
+}
+
+int hugepool_bufset_index(const struct hugepool_bufset *bs, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr, b;
+
+	if (!bs)
+		return -EINVAL;
+	b = (uintptr_t)bs->base;
+	/* the tail of the last page past the buffers is not registered */
+	if (a < b || a - b >= (uintptr_t)bs->count * bs->buf_size)
+		return -EINVAL;
+	return (int)((a - b) / bs->buf_size);
+}
+
+struct hugepool_region *hugepool_bufset_region(const struct hugepool_bufset *bs)
+{
+	return bs ? bs->r : NULL;
+}
+
+int hugepool_bufset_free(struct hugepool_bufset *bs)
+{
+	int ret;
+
+	if (!bs)
+		return -EINVAL;
+	ret = hugepool_uring_unregister(bs->ring, bs->r);
+	if (ret && ret != -ENOENT)
 		return ret;
-	hp_region_pin(r, -1);
+	ret = hugepool_region_free(bs->r);
+	if (ret)
+		return ret;
+	hp_meta_free(bs, sizeof(*bs));
 	return 0;
 }
-#else
+
+#else /* !HAVE_LIBURING */
+
 int hugepool_uring_register(struct io_uring *ring, struct hugepool_region *r, size_t buf_size)
 {
 	(void)ring; (void)r; (void)buf_size;
@@ -83,6 +495,50 @@ int hugepool_uring_register(struct io_uring *ring, struct hugepool_region *r, si
 int hugepool_uring_unregister(struct io_uring *ring, struct hugepool_region *r)
 {
 	(void)ring; (void)r;
+	return -ENOSYS;
+}
+
+struct hugepool_bufset *hugepool_uring_bufset(struct hugepool *pool, struct io_uring *ring,
+					      unsigned int nbufs, size_t buf_size)
+{
+	(void)pool; (void)ring; (void)nbufs; (void)buf_size;
+	errno = ENOSYS;
+	return NULL;
+}
+
+unsigned int hugepool_bufset_count(const struct hugepool_bufset *bs)
+{
+	(void)bs;
+	return 0;
+}
+
+size_t hugepool_bufset_buf_size(const struct hugepool_bufset *bs)
+{
+	(void)bs;
+	return 0;
+}
+
+void *hugepool_bufset_buf(const struct hugepool_bufset *bs, unsigned int idx)
+{
+	(void)bs; (void)idx;
+	return NULL;
+}
+
+int hugepool_bufset_index(const struct hugepool_bufset *bs, const void *addr)
+{
+	(void)bs; (void)addr;
+	return -ENOSYS;
+}
+
+struct hugepool_region *hugepool_bufset_region(const struct hugepool_bufset *bs)
+{
+	(void)bs;
+	return NULL;
+}
+
+int hugepool_bufset_free(struct hugepool_bufset *bs)
+{
+	(void)bs;
 	return -ENOSYS;
 }
 #endif

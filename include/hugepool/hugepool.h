@@ -89,7 +89,9 @@ HUGEPOOL_EXPORT int hugepool_resize(struct hugepool *pool, size_t min_pages,
 				    size_t max_pages);
 
 /* Give every page back. Blocks and regions still allocated from the pool
- * are released too. -EBUSY if subpools of it still exist. */
+ * are released too. -EBUSY if subpools of it still exist, or if a region
+ * of it is registered with io_uring (its pages are pinned: unregister or
+ * hugepool_bufset_free first). */
 HUGEPOOL_EXPORT int hugepool_destroy(struct hugepool *pool);
 
 /* The process pool, configured from the HUGEPOOL_* environment. NULL +
@@ -156,6 +158,24 @@ HUGEPOOL_EXPORT long hugepool_region_release(struct hugepool_region *r, size_t o
 					     size_t len);
 HUGEPOOL_EXPORT int hugepool_region_free(struct hugepool_region *r);
 
+/*
+ * Sharing a region of a HUGEPOOL_SHARED pool with another process. The
+ * region is one range of the pool's hugetlb memfd: this returns a new
+ * close-on-exec descriptor of that file (the caller closes it) and stores
+ * the offset of the region's first page in *offset. Pass the descriptor on
+ * (SCM_RIGHTS over a Unix socket, or across fork/exec); the other process
+ * maps the region with
+ *
+ *	mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset)
+ *
+ * and sees the same pages. Populate first: a page of a NORESERVE region
+ * that is not populated is a hole in the file, and a peer touching it would
+ * take a page outside any pool (SIGBUS if the kernel has none). The peer
+ * unmaps before the region is released or freed: its pages then go back
+ * to the pool. -EINVAL (NULL), -EOPNOTSUPP (a pool without HUGEPOOL_SHARED).
+ */
+HUGEPOOL_EXPORT int hugepool_region_fd(const struct hugepool_region *r, off_t *offset);
+
 /* ------------------------------------------------------------------------
  * Statistics and version
  * ------------------------------------------------------------------------ */
@@ -167,15 +187,119 @@ HUGEPOOL_EXPORT int hugepool_stats_print(const struct hugepool *pool, int fd,
 HUGEPOOL_EXPORT const char *hugepool_version(void);
 
 /* ------------------------------------------------------------------------
- * io_uring fixed buffers (available when built with liburing)
+ * io_uring fixed buffers (built when liburing is found: meson option 'uring';
+ * without it every call fails with -ENOSYS / ENOSYS)
+ *
+ * Registered buffers are pinned by the kernel, and pinning charges whole
+ * huge pages: a 4 KiB buffer in a 2 MiB page pins (and charges against
+ * RLIMIT_MEMLOCK, unless the ring was created with CAP_IPC_LOCK) 2 MiB;
+ * buffers sharing a page are charged once. Registering N bytes of a region
+ * therefore needs RLIMIT_MEMLOCK >= N rounded up to the page size, plus
+ * whatever this user has pinned already; when it is lower the call fails
+ * with -ENOMEM (NULL + ENOMEM) and, at HUGEPOOL_VERBOSE >= 1 (the default),
+ * says on stderr how much is needed.
+ *
+ * While a region is registered its pages are pinned: hugepool_region_release
+ * and hugepool_region_free fail with -EBUSY, and hugepool_destroy of its
+ * pool fails with -EBUSY, so a page the kernel may still DMA into is never
+ * counted free or handed to anyone else. Unregister first.
+ *
+ * Buffers registered here stay registered until hugepool_uring_unregister
+ * or hugepool_bufset_free, even across io_uring_queue_exit: the library
+ * keeps its own reference to the ring (a duplicate of its fd) so that it
+ * can always drop exactly the pins it took. Do not unregister them with
+ * io_uring_unregister_buffers directly.
+ *
+ * The kernel takes at most 1 GiB per registered buffer. A larger buf_size
+ * is split into k = ceil(buf_size / 1 GiB) equal registered buffers of
+ * buf_size / k bytes each (buf_size must be divisible by k, else -EINVAL),
+ * laid out back to back; one I/O must stay inside one registered buffer.
+ * At most 16384 registered buffers per ring (the kernel's limit).
+ *
+ * fork: a private page that is pinned cannot be shared copy-on-write, so
+ * fork copies it at once and needs a free kernel huge page for each one;
+ * with the kernel pool empty, fork fails with ENOMEM. In the child the
+ * registration still belongs to the parent's pages: unregistering or
+ * freeing a set there only drops the child's bookkeeping and never touches
+ * the (shared) ring.
  * ------------------------------------------------------------------------ */
 
+#define HUGEPOOL_URING_MAX_BUF	(1UL << 30)	/* bytes per registered buffer */
+#define HUGEPOOL_URING_MAX_BUFS	16384		/* registered buffers per ring */
+
 struct io_uring;
-/* buffers registered, or -errno */
+
+/*
+ * Register the whole of region r (populated) as fixed buffers of buf_size
+ * bytes with ring: buffer i starts at hugepool_region_addr(r) + i * size,
+ * where size = buf_size, or buf_size / k when buf_size > 1 GiB is split
+ * (see above; size = hugepool_region_size(r) / return value in any case).
+ * Returns the number of buffers registered, or:
+ *  -EINVAL  ring or r NULL, buf_size 0, buf_size does not divide the
+ *           region, cannot be split evenly, or more than 16384 buffers
+ *  -EBADF   the ring is not set up (io_uring_queue_init not called, or
+ *           its fd is not an io_uring)
+ *  -EFAULT  part of the region is not populated (hugepool_region_populate
+ *           it, or reserve it with HUGEPOOL_REGION_POPULATE)
+ *  -ENOMEM  RLIMIT_MEMLOCK too low (see above) or no memory to pin
+ *  -EBUSY   the ring already has registered buffers (one table per ring)
+ *  -ENOSYS  built without liburing
+ */
 HUGEPOOL_EXPORT int hugepool_uring_register(struct io_uring *ring,
 					    struct hugepool_region *r, size_t buf_size);
+
+/* Unregister what hugepool_uring_register registered for r with ring and
+ * unpin the region. Reap every I/O on its buffers first: the kernel keeps
+ * a page under in-flight I/O pinned past unregistering, but the pool would
+ * count it free again. 0, or -EINVAL (NULL), -ENOENT (r is not registered
+ * with this ring), or the kernel's error (the region then stays pinned). */
 HUGEPOOL_EXPORT int hugepool_uring_unregister(struct io_uring *ring,
 					      struct hugepool_region *r);
+
+/*
+ * A buffer set: the common case in one call. Reserves and populates a
+ * region of pool (NULL: the default pool) big enough for nbufs buffers of
+ * buf_size bytes (rounded up to the page size), registers them with ring,
+ * and returns the set. Buffers are back to back from a page-aligned start:
+ * choose buf_size as a multiple of the device's logical block size (4096
+ * is always safe) for O_DIRECT. A buf_size above 1 GiB is split as above,
+ * so the set then holds nbufs * k registered buffers: use
+ * hugepool_bufset_count and hugepool_bufset_buf_size, not nbufs and
+ * buf_size, for the registered ones.
+ * NULL + errno: EINVAL, EBADF, ENOMEM (pool or RLIMIT_MEMLOCK; see above),
+ * EBUSY, ENOSYS as for hugepool_uring_register.
+ */
+struct hugepool_bufset;
+HUGEPOOL_EXPORT HUGEPOOL_NODISCARD
+struct hugepool_bufset *hugepool_uring_bufset(struct hugepool *pool, struct io_uring *ring,
+					      unsigned int nbufs, size_t buf_size);
+
+/* Registered buffers in the set (nbufs, times k when split); 0 for NULL. */
+HUGEPOOL_EXPORT unsigned int hugepool_bufset_count(const struct hugepool_bufset *bs);
+
+/* Bytes of each registered buffer (buf_size, or buf_size / k); 0 for NULL. */
+HUGEPOOL_EXPORT size_t hugepool_bufset_buf_size(const struct hugepool_bufset *bs);
+
+/* Address of registered buffer idx: the addr for io_uring_prep_read_fixed /
+ * write_fixed with buf_index idx. NULL if idx >= count. */
+HUGEPOOL_EXPORT void *hugepool_bufset_buf(const struct hugepool_bufset *bs,
+					  unsigned int idx);
+
+/* buf_index of the registered buffer holding addr (any byte of it), or
+ * -EINVAL if addr is not in one of the set's buffers. */
+HUGEPOOL_EXPORT int hugepool_bufset_index(const struct hugepool_bufset *bs,
+					  const void *addr);
+
+/* The region holding the set's buffers (for hugepool_region_* queries; do
+ * not release or free it: that is hugepool_bufset_free's job). */
+HUGEPOOL_EXPORT struct hugepool_region *
+hugepool_bufset_region(const struct hugepool_bufset *bs);
+
+/* Unregister the buffers, free the region and the set. Reap every I/O on
+ * the set first (as for hugepool_uring_unregister). 0, or -EINVAL (NULL),
+ * or the kernel's error from unregistering: the set is then left intact
+ * and may be freed again. */
+HUGEPOOL_EXPORT int hugepool_bufset_free(struct hugepool_bufset *bs);
 
 #ifdef __cplusplus
 }

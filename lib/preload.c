@@ -1,0 +1,774 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * preload.c - the malloc family of LD_PRELOAD=libhugepool.so.
+ *
+ * malloc, free, calloc, realloc, posix_memalign, aligned_alloc, memalign,
+ * valloc, pvalloc and malloc_usable_size. Requests of at least the threshold
+ * (HUGEPOOL_THRESHOLD) are served from the process default pool; smaller
+ * ones, and every pointer the pool does not own, go to glibc through its
+ * exported __libc_malloc family. We never define a __libc_* name: we call
+ * them, and defining them (as jemalloc and mimalloc do) would make us call
+ * ourselves.
+ *
+ * Rules this file lives by (docs/reference/pitfalls.md, part A):
+ *  - The small path is one compare and a tail call into glibc. Before
+ *    initialisation and in passthrough the threshold is 0 and SIZE_MAX, so
+ *    the same compare also routes to the slow path and to glibc.
+ *  - Ownership is by address (hp_arena_lookup: one load, no syscall, no
+ *    header read in front of a foreign pointer).
+ *  - Anything the library calls may allocate (libnuma, pthread_create of
+ *    the decay thread, dlsym on error). A per-thread guard sends the
+ *    nested calls of a thread that is inside the library to glibc, so the
+ *    library never re-enters itself and never deadlocks on its own locks.
+ *  - Initialisation is lazy, idempotent and lock-free: ld.so and other
+ *    preloaded libraries' constructors call malloc before ours runs, and
+ *    threads may race the first call. Everything it computes is a pure
+ *    function of the environment, so racing threads agree.
+ *  - The pool never makes a program fail where glibc would have succeeded:
+ *    when it cannot serve, glibc does, and the fallback is counted and said
+ *    once (HUGEPOOL_VERBOSE >= 1).
+ *  - Nothing here uses stdio: logs and stats go out with write(2).
+ *  - When libhugepool.so is merely linked (a program using the API), the
+ *    symbols still interpose glibc's, since the library precedes libc in
+ *    the lookup order; then every call passes through, unless
+ *    HUGEPOOL_MALLOC=1. free() and realloc() still recognise pool blocks,
+ *    so free(hugepool_malloc(...)) is correct either way.
+ */
+#include "internal.h"
+
+#if HP_PRELOAD
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+
+#define PL_EXPORT	__attribute__((visibility("default")))
+#define PL_TLS		__attribute__((tls_model("initial-exec")))
+
+/* glibc's MALLOC_ALIGNMENT on every 64-bit target and i386 */
+#define PL_MALLOC_ALIGNMENT	(2 * sizeof(size_t) < __alignof__(long double) ? \
+				 __alignof__(long double) : 2 * sizeof(size_t))
+
+/* glibc's allocator under its exported internal names (libc.so ABI since
+ * 2.0; not declared in any header). */
+extern void *__libc_malloc(size_t size);
+extern void __libc_free(void *ptr);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *ptr, size_t size);
+extern void *__libc_memalign(size_t align, size_t size);
+extern void *__libc_valloc(size_t size);
+extern void *__libc_pvalloc(size_t size);
+
+/*
+ * The routing threshold: requests of at least this many bytes go to the
+ * pool. 0 until initialised (every request then takes the slow path, which
+ * initialises), SIZE_MAX in passthrough.
+ */
+static size_t pl_threshold;
+static bool pl_active;		/* interposition on (set before pl_threshold) */
+static size_t pl_pagesize = 4096;
+
+/* Nesting depth of this thread inside the library: its mallocs go to
+ * glibc. Initial-exec TLS, 4 bytes: reading it never calls malloc
+ * (__tls_get_addr does), and it fits glibc's surplus static TLS when the
+ * library is dlopen'd. */
+static __thread unsigned int pl_busy PL_TLS;
+
+/* counters of the preload (only touched on large paths) */
+static unsigned long pl_pool_blocks;	/* blocks the pool served */
+static unsigned long pl_fallbacks;	/* requests glibc served for the pool */
+static unsigned long pl_moves;		/* realloc across the threshold */
+
+/*
+ * _Fork (glibc 2.34) runs no atfork handler, so the library's child
+ * handler does not bump hp_fork_gen and the child would hand out pages it
+ * still shares copy-on-write with its parent: a write could then SIGBUS if
+ * the kernel pool is empty. A MADV_WIPEONFORK page reads 0 in any child,
+ * however it was forked (not after vfork/posix_spawn, which share memory);
+ * the large path checks it with one load.
+ */
+static volatile unsigned int *pl_fork_mark;
+static uint32_t pl_fork_gen;	/* hp_fork_gen when the mark was last set */
+
+static size_t (*pl_libc_usable)(void *);
+
+static inline size_t threshold(void)
+{
+	return __atomic_load_n(&pl_threshold, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------------
+ * initialisation
+ * ------------------------------------------------------------------------ */
+
+/* Is a file whose name starts with "libhugepool" and contains ".so" in a
+ * list separated by colons or white space (LD_PRELOAD, /etc/ld.so.preload)?
+ * A name, not a path: LD_PRELOAD may hold a bare soname, a relative path
+ * or $LIB, and comparing files would mean stat and realpath. */
+static bool listed(const char *s)
+{
+	while (*s) {
+		const char *tok, *end, *base;
+
+		while (*s == ':' || *s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		tok = s;
+		while (*s && *s != ':' && *s != ' ' && *s != '\t' && *s != '\n')
+			s++;
+		end = s;
+		base = tok;
+		for (const char *p = tok; p < end; p++)
+			if (*p == '/')
+				base = p + 1;
+		if (end - base >= 14 && !strncmp(base, "libhugepool", 11) &&
+		    memmem(base + 11, (size_t)(end - base - 11), ".so", 3))
+			return true;
+	}
+	return false;
+}
+
+static bool preloaded(void)
+{
+	const char *v = getenv("LD_PRELOAD");
+	char buf[4096];
+
+	if (v && listed(v))
+		return true;
+	if (hp_sys_read_file("/etc/ld.so.preload", buf, sizeof(buf)) > 0 && listed(buf))
+		return true;
+	return false;
+}
+
+static void fork_mark_init(void)
+{
+	volatile unsigned int *none = NULL;
+	void *p;
+
+	if (pl_fork_mark)
+		return;
+	if (hp_sys_mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0, &p))
+		return;
+	if (hp_sys_madvise(p, 4096, MADV_WIPEONFORK)) {
+		hp_sys_munmap(p, 4096);
+		return;
+	}
+	*(volatile unsigned int *)p = 1;
+	/* racing initialisers: the first one wins, the others give theirs back */
+	if (!__atomic_compare_exchange_n(&pl_fork_mark, &none, (volatile unsigned int *)p,
+					 false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		hp_sys_munmap(p, 4096);
+		return;
+	}
+	pl_fork_gen = __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED);
+}
+
+/*
+ * May run on several threads at once, and on a thread that is already
+ * inside it (libnuma's allocations while HUGEPOOL_NODES is parsed): the
+ * guard sends those to glibc. Returns without deciding when libc's
+ * environment is not set up yet (ld.so allocating before libc's own
+ * initialisation): deciding then would read an empty environment.
+ */
+static void pl_init(void)
+{
+	const char *v;
+	bool on, b;
+	long ps;
+
+	if (!environ)
+		return;
+	pl_busy++;
+	hp_options_init();
+	v = getenv("HUGEPOOL_MALLOC");
+	if (v && !hp_parse_bool(v, &b))
+		on = b;		/* forced either way */
+	else
+		on = preloaded();	/* unset or invalid (already warned): auto */
+	ps = sysconf(_SC_PAGESIZE);
+	if (ps > 0)
+		pl_pagesize = (size_t)ps;
+	if (on)
+		fork_mark_init();
+	__atomic_store_n(&pl_active, on, __ATOMIC_RELAXED);
+	if (on)
+		hp_log(2, "malloc interposition on: requests of %zu bytes or more go to huge pages",
+		       hp_opt.threshold);
+	else
+		hp_log(3, "malloc interposition off: libhugepool.so is linked, not preloaded");
+	__atomic_store_n(&pl_threshold, on ? hp_opt.threshold : SIZE_MAX, __ATOMIC_RELEASE);
+	pl_busy--;
+}
+
+/*
+ * Decide as soon as we load, with the environment intact, so that the hot
+ * path never pays for it; calls made before this point initialise lazily.
+ *
+ * When we were not preloaded we may have been dlopen'd (the API from a
+ * plugin): then pin the library. A dlclose would unmap the code under the
+ * pool's decay thread and the pages under every live block, and neither
+ * can be taken back. A preloaded or DT_NEEDED library is never unloaded
+ * anyway, and the pin is only needed until the library is linked with
+ * -z nodelete.
+ */
+__attribute__((constructor(102))) static void pl_ctor(void)
+{
+	Dl_info info;
+
+	if (!threshold())
+		pl_init();
+	if (__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
+		return;
+	pl_busy++;
+	if (dladdr((void *)pl_ctor, &info) && info.dli_fname)
+		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+	pl_busy--;
+}
+
+/* The slow paths' gate: may this call use the pool? */
+static inline bool pl_ready(void)
+{
+	if (unlikely(pl_busy))
+		return false;
+	if (unlikely(!__atomic_load_n(&pl_threshold, __ATOMIC_ACQUIRE)))
+		pl_init();
+	return __atomic_load_n(&pl_active, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&pl_threshold, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* ------------------------------------------------------------------------
+ * the pool side
+ * ------------------------------------------------------------------------ */
+static hp_cold void fork_check_slow(void)
+{
+	/* first caller in this child re-arms the mark */
+	if (__atomic_exchange_n(pl_fork_mark, 1, __ATOMIC_ACQ_REL))
+		return;
+	/* after fork() the library's atfork child handler has bumped the
+	 * generation; after _Fork nobody did */
+	if (__atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED) == pl_fork_gen)
+		__atomic_add_fetch(&hp_fork_gen, 1, __ATOMIC_RELAXED);
+	pl_fork_gen = __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED);
+}
+
+static inline void fork_check(void)
+{
+	if (pl_fork_mark && unlikely(!*pl_fork_mark))
+		fork_check_slow();
+}
+
+/*
+ * The default pool, set up for life inside somebody else's program: it
+ * starts no thread. The library returns unused surplus pages from a decay
+ * thread; a thread the program did not create breaks what single-threaded
+ * programs may rely on (glibc skips its malloc locks in fork when single-
+ * threaded, so a fork from a signal handler that interrupted malloc works;
+ * unshare(CLONE_NEWUSER) needs a single thread). So the pool's decay is
+ * switched off and done here instead, as glibc trims its heap: on free,
+ * at most once per HUGEPOOL_DECAY_MS, surplus pages that are free go back
+ * (HUGEPOOL_DECAY_MS=0 and -1 keep their meaning: at once, never; neither
+ * needs a thread).
+ */
+static struct hugepool *pl_pool_ptr;	/* set once configured */
+static long pl_trim_period;		/* ms; 0: no trimming from here */
+static uint64_t pl_next_trim;		/* hp_now_ms() of the next trim */
+
+static hp_cold struct hugepool *pl_pool_setup(void)
+{
+	struct hugepool *pool = hugepool_default();
+	long ms = hp_opt_decay_ms();
+
+	if (!pool)
+		return NULL;
+	if (ms > 0) {
+		hugepool_set_decay_ms(pool, -1);
+		pl_trim_period = ms;
+		pl_next_trim = hp_now_ms() + (uint64_t)ms;
+	}
+	__atomic_store_n(&pl_pool_ptr, pool, __ATOMIC_RELEASE);
+	return pool;
+}
+
+/* after a free into pool (the default pool): time to give pages back? */
+static void pl_trim(struct hugepool *pool)
+{
+	uint64_t now, next = __atomic_load_n(&pl_next_trim, __ATOMIC_RELAXED);
+
+	if (pool != pl_pool_ptr || !pl_trim_period || !pool->surplus_huge_pages)
+		return;
+	now = hp_now_ms();
+	if (now < next || !__atomic_compare_exchange_n(&pl_next_trim, &next,
+						       now + (uint64_t)pl_trim_period, false,
+						       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	hugepool_trim(pool);
+}
+
+/* A block from the default pool, or NULL with errno untouched (the caller
+ * then asks glibc). */
+static void *pool_alloc(size_t size, size_t align, bool zero)
+{
+	struct hugepool *pool;
+	void *p = NULL;
+	int saved = errno;
+
+	fork_check();
+	pl_busy++;
+	pool = __atomic_load_n(&pl_pool_ptr, __ATOMIC_ACQUIRE);
+	if (unlikely(!pool))
+		pool = pl_pool_setup();
+	if (likely(pool))
+		p = hp_alloc(pool, size, align, zero);
+	pl_busy--;
+	if (likely(p))
+		__atomic_add_fetch(&pl_pool_blocks, 1, __ATOMIC_RELAXED);
+	else
+		errno = saved;
+	return p;
+}
+
+/* glibc served what the pool could not: count it, in the default pool's
+ * stats when there is one, and say so once. */
+static hp_cold void pl_fallback(size_t size)
+{
+	static bool told;
+	struct hugepool *pool = hp_default_pool_peek();
+	int saved = errno;
+
+	__atomic_add_fetch(&pl_fallbacks, 1, __ATOMIC_RELAXED);
+	if (pool) {
+		hp_pool_lock(pool);
+		pool->stats.fallbacks++;
+		hp_pool_unlock(pool);
+	}
+	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+		hp_log(1, "a %zu-byte allocation could not be had from huge pages; "
+		       "glibc malloc serves it (counted as fallbacks in the stats)", size);
+	errno = saved;
+}
+
+static hp_cold __attribute__((noinline)) void pool_free(struct hp_arena *a, void *ptr)
+{
+	int saved = errno;
+
+	pl_busy++;
+	hp_free_in(a, ptr);
+	pl_trim(a->pool);
+	pl_busy--;
+	errno = saved;	/* free preserves errno (POSIX 2024, glibc >= 2.33) */
+}
+
+static size_t pool_usable(struct hp_arena *a, const void *ptr)
+{
+	size_t n;
+
+	pl_busy++;
+	n = hp_usable_in(a, ptr);
+	pl_busy--;
+	return n;
+}
+
+/* glibc's malloc_usable_size: there is no __libc_ name for it, so look it
+ * up in the libc that defines __libc_malloc, whatever interposes between
+ * us and it. dladdr1 finds that libc's link map without allocating; a map
+ * loaded at startup has no search list of its own, so it is reopened by
+ * name (RTLD_NOLOAD: the same object) to get a handle dlsym can search.
+ * dlopen allocates: the guard sends that to glibc. Once per process. */
+static hp_cold size_t (*libc_usable_resolve(void))(void *)
+{
+	size_t (*fn)(void *) = NULL;
+	struct link_map *lm = NULL;
+	Dl_info info;
+	void *h;
+
+	pl_busy++;
+	if (dladdr1((void *)__libc_malloc, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm &&
+	    (h = dlopen(lm->l_name, RTLD_LAZY | RTLD_NOLOAD)))
+		fn = (size_t (*)(void *))dlsym(h, "malloc_usable_size");
+	pl_busy--;
+	if (fn == &malloc_usable_size)
+		fn = NULL;	/* never ourselves */
+	if (fn)
+		__atomic_store_n(&pl_libc_usable, fn, __ATOMIC_RELEASE);
+	else
+		hp_log(1, "cannot find glibc's malloc_usable_size: %s", dlerror());
+	return fn;
+}
+
+static size_t libc_usable(void *ptr)
+{
+	size_t (*fn)(void *) = __atomic_load_n(&pl_libc_usable, __ATOMIC_ACQUIRE);
+
+	if (unlikely(!fn) && !(fn = libc_usable_resolve()))
+		return 0;
+	return fn(ptr);
+}
+
+/* ------------------------------------------------------------------------
+ * the malloc family. The exported functions are thin: the small path is
+ * inline, the rest out of line and cold, and internal calls go to static
+ * functions rather than through our own PLT entries.
+ * ------------------------------------------------------------------------ */
+
+static hp_cold void *malloc_slow(size_t size)
+{
+	void *p;
+
+	/* glibc fails the too large itself, with its errno */
+	if (!pl_ready() || size < threshold() || size > PTRDIFF_MAX)
+		return __libc_malloc(size);
+	p = pool_alloc(size, 0, false);
+	if (likely(p))
+		return p;
+	p = __libc_malloc(size);
+	if (p)
+		pl_fallback(size);
+	return p;
+}
+
+static inline void *pl_malloc(size_t size)
+{
+	if (likely(size < threshold()))
+		return __libc_malloc(size);
+	return malloc_slow(size);
+}
+
+PL_EXPORT void *malloc(size_t size)
+{
+	return pl_malloc(size);
+}
+
+PL_EXPORT void free(void *ptr)
+{
+	struct hp_arena *a;
+
+	if (unlikely(!ptr))
+		return;
+	a = hp_arena_lookup(ptr);
+	if (likely(!a)) {
+		__libc_free(ptr);
+		return;
+	}
+	pool_free(a, ptr);
+}
+
+static hp_cold void *calloc_slow(size_t n, size_t size, size_t total)
+{
+	void *p;
+
+	if (!pl_ready() || total < threshold() || total > PTRDIFF_MAX)
+		return __libc_calloc(n, size);
+	p = pool_alloc(total, 0, true);
+	if (likely(p))
+		return p;
+	p = __libc_calloc(n, size);
+	if (p)
+		pl_fallback(total);
+	return p;
+}
+
+PL_EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t total;
+
+	/* on overflow glibc fails with ENOMEM: let it */
+	if (unlikely(__builtin_mul_overflow(n, size, &total)))
+		return __libc_calloc(n, size);
+	if (likely(total < threshold()))
+		return __libc_calloc(n, size);
+	return calloc_slow(n, size, total);
+}
+
+/* A glibc block grows to the threshold or beyond: move it to the pool,
+ * copying min(old usable size, new size). */
+static hp_cold void *realloc_up(void *ptr, size_t size)
+{
+	size_t old;
+	void *p;
+
+	if (!pl_ready() || size < threshold() || size > PTRDIFF_MAX)
+		return __libc_realloc(ptr, size);
+	old = libc_usable(ptr);
+	if (!old)	/* cannot tell how much to copy: leave it to glibc */
+		return __libc_realloc(ptr, size);
+	p = pool_alloc(size, 0, false);
+	if (!p) {
+		p = __libc_realloc(ptr, size);
+		if (p)
+			pl_fallback(size);
+		return p;
+	}
+	memcpy(p, ptr, old < size ? old : size);
+	__libc_free(ptr);
+	__atomic_add_fetch(&pl_moves, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+/* realloc of a pool block */
+static hp_cold void *realloc_pool(struct hp_arena *a, void *ptr, size_t size)
+{
+	size_t old;
+	void *p;
+
+	if (size == 0) {
+		/* glibc: realloc(p, 0) frees p and returns NULL */
+		pool_free(a, ptr);
+		return NULL;
+	}
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	old = pool_usable(a, ptr);
+	if (!old) {
+		/* not a live block: glibc would abort; refuse it instead */
+		hp_log(1, "realloc(%p): not the start of a live block", ptr);
+		errno = EINVAL;
+		return NULL;
+	}
+	/* passthrough (a program using the API) keeps pool blocks in the pool */
+	if (!pl_ready() || size >= threshold()) {
+		int saved = errno;
+
+		fork_check();
+		pl_busy++;
+		p = hugepool_realloc(NULL, ptr, size);
+		pl_busy--;
+		if (p)
+			return p;
+		errno = saved;
+		/* no page to grow into: glibc takes the block over (below) */
+	}
+	/* shrinking below the threshold, or no room in the pool: glibc gets
+	 * a copy of min(old usable size, new size) bytes */
+	p = __libc_malloc(size);
+	if (!p)
+		return NULL;	/* ENOMEM; the block is untouched */
+	memcpy(p, ptr, old < size ? old : size);
+	pool_free(a, ptr);
+	if (size >= threshold())
+		pl_fallback(size);
+	else
+		__atomic_add_fetch(&pl_moves, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+PL_EXPORT void *realloc(void *ptr, size_t size)
+{
+	struct hp_arena *a;
+
+	if (unlikely(!ptr))
+		return pl_malloc(size);
+	a = hp_arena_lookup(ptr);
+	if (likely(!a)) {
+		if (likely(size < threshold()))
+			return __libc_realloc(ptr, size);
+		return realloc_up(ptr, size);
+	}
+	return realloc_pool(a, ptr, size);
+}
+
+enum pl_aligned { PL_MEMALIGN, PL_VALLOC, PL_PVALLOC };
+
+/* glibc's own function for a kind of aligned request */
+static void *libc_aligned(enum pl_aligned kind, size_t align, size_t size)
+{
+	switch (kind) {
+	case PL_VALLOC:
+		return __libc_valloc(size);
+	case PL_PVALLOC:
+		return __libc_pvalloc(size);
+	default:
+		return __libc_memalign(align, size);
+	}
+}
+
+/*
+ * Aligned requests of at least the threshold. The alignment is normalised
+ * as glibc 2.36's _mid_memalign does: up to MALLOC_ALIGNMENT is plain
+ * malloc, one that is not a power of two rounds up to the next, and what
+ * the pool cannot take (more than PTRDIFF_MAX: glibc's EINVAL or ENOMEM)
+ * goes to glibc, so that errors and errno match glibc's exactly. rsize is
+ * the size the pool must provide (pvalloc: whole pages).
+ */
+static hp_cold void *aligned_slow(enum pl_aligned kind, size_t align, size_t size, size_t rsize)
+{
+	size_t a = align;
+	void *p;
+
+	if (!pl_ready() || rsize < threshold() || rsize > PTRDIFF_MAX || align > PTRDIFF_MAX)
+		return libc_aligned(kind, align, size);
+	if (a <= PL_MALLOC_ALIGNMENT) {
+		a = 0;
+	} else if (a & (a - 1)) {
+		size_t b = PL_MALLOC_ALIGNMENT * 2;
+
+		while (b < a)
+			b <<= 1;
+		a = b;
+	}
+	p = pool_alloc(rsize, a, false);
+	if (likely(p))
+		return p;
+	p = libc_aligned(kind, align, size);
+	if (p)
+		pl_fallback(rsize);
+	return p;
+}
+
+static inline void *pl_memalign(size_t align, size_t size)
+{
+	if (likely(size < threshold()))
+		return __libc_memalign(align, size);
+	return aligned_slow(PL_MEMALIGN, align, size, size);
+}
+
+PL_EXPORT void *memalign(size_t align, size_t size)
+{
+	return pl_memalign(align, size);
+}
+
+PL_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+#if defined(__GLIBC_PREREQ) && __GLIBC_PREREQ(2, 38)
+	/* glibc 2.38 made aligned_alloc reject what is not a power of two */
+	if (align == 0 || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+#endif
+	/* up to glibc 2.37, aligned_alloc is an alias of memalign */
+	return pl_memalign(align, size);
+}
+
+PL_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
+{
+	size_t words = align / sizeof(void *);
+	void *p;
+
+	/* a power of two multiple of sizeof(void *); the error is returned,
+	 * not put in errno, and *memptr is left alone */
+	if (align % sizeof(void *) != 0 || (words & (words - 1)) || align == 0)
+		return EINVAL;
+	p = pl_memalign(align, size);
+	if (!p)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+PL_EXPORT void *valloc(size_t size)
+{
+	if (likely(size < threshold()))
+		return __libc_valloc(size);
+	return aligned_slow(PL_VALLOC, pl_pagesize, size, size);
+}
+
+PL_EXPORT void *pvalloc(size_t size)
+{
+	size_t rounded;
+
+	/* whole pages; an overflow is glibc's ENOMEM. glibc rounds the size
+	 * its own way when it serves it, so it gets the caller's size. */
+	if (__builtin_add_overflow(size, pl_pagesize - 1, &rounded))
+		return __libc_pvalloc(size);
+	rounded &= ~(pl_pagesize - 1);
+	if (likely(rounded < threshold()))
+		return __libc_pvalloc(size);
+	return aligned_slow(PL_PVALLOC, pl_pagesize, size, rounded);
+}
+
+PL_EXPORT size_t malloc_usable_size(void *ptr)
+{
+	struct hp_arena *a;
+
+	if (!ptr)
+		return 0;
+	a = hp_arena_lookup(ptr);
+	if (likely(!a))
+		return libc_usable(ptr);
+	return pool_usable(a, ptr);
+}
+
+/* ------------------------------------------------------------------------
+ * HUGEPOOL_STATS at exit
+ * ------------------------------------------------------------------------ */
+
+/* HUGEPOOL_STATS_FILE with "%p" replaced by the pid, opened for append:
+ * children that exit() print too, and must not clobber each other. */
+static int stats_open(const char *tmpl)
+{
+	char path[4096], num[24];
+	size_t n = 0;
+	int fd;
+
+	for (const char *s = tmpl; *s && n < sizeof(path) - 24; s++) {
+		if (s[0] == '%' && s[1] == 'p') {
+			size_t k = hp_fmt_ulong(num, (unsigned long)getpid());
+
+			memcpy(path + n, num, k);
+			n += k;
+			s++;
+		} else if (s[0] == '%' && s[1] == '%') {
+			path[n++] = '%';
+			s++;
+		} else {
+			path[n++] = *s;
+		}
+	}
+	path[n] = '\0';
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		hp_log(0, "cannot open HUGEPOOL_STATS_FILE=\"%s\": %s; stats go to stderr",
+		       path, strerror(errno));
+	return fd;
+}
+
+/*
+ * A destructor rather than atexit: it needs no registration from inside
+ * malloc (atexit takes a libc lock that a malloc may run under) and runs
+ * after the program's own atexit handlers and C++ static destructors, so
+ * the numbers include their frees. _exit and signals print nothing.
+ */
+__attribute__((destructor)) static void pl_fini(void)
+{
+	int fd = STDERR_FILENO, saved = errno;
+	bool active = __atomic_load_n(&pl_active, __ATOMIC_RELAXED);
+
+	if (!threshold() || !hp_opt.stats || (!active && !hp_pools))
+		return;
+	pl_busy++;
+	/* in a setuid program the environment is the caller's: no file */
+	if (hp_opt.stats_file && *hp_opt.stats_file && !getauxval(AT_SECURE)) {
+		fd = stats_open(hp_opt.stats_file);
+		if (fd < 0)
+			fd = STDERR_FILENO;
+	}
+	hp_stats_write(NULL, fd, hp_opt.stats == 2 ? HUGEPOOL_STATS_JSON : 0);
+	if (hp_opt.stats == 1) {
+		char line[256];
+		int n = snprintf(line, sizeof(line),
+				 "preload: %s, threshold %zu, pool blocks %lu, glibc fallbacks %lu, "
+				 "realloc moves %lu\n", active ? "on" : "off (passthrough)",
+				 active ? hp_opt.threshold : 0, pl_pool_blocks, pl_fallbacks, pl_moves);
+
+		if (n > 0)
+			hp_sys_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	}
+	if (fd != STDERR_FILENO)
+		close(fd);
+	pl_busy--;
+	errno = saved;
+}
+
+#endif /* HP_PRELOAD */

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * preload-test.h - helpers of the LD_PRELOAD tests: the library's API
+ * reached through dlsym (the test programs are unmodified programs, not
+ * linked against libhugepool), running a command with and without the
+ * preload and capturing what it prints, a watchdog that turns a hang into
+ * a failure, and the kernel's free_hugepages baseline, waited for because
+ * pages come back when a child process has exited.
+ *
+ * Environment set by tests/preload/meson.build:
+ *   HUGEPOOL_TEST_LIB   the built libhugepool.so
+ *   HUGEPOOL_TEST_DIR   the build directory of these tests (helpers)
+ *   HUGEPOOL_TEST_REQUIRE=1 in CI: a missing precondition fails
+ */
+#ifndef HUGEPOOL_PRELOAD_TEST_H
+#define HUGEPOOL_PRELOAD_TEST_H
+
+#include "../helpers.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define KB (1UL << 10)
+#define MB (1UL << 20)
+#define HUGE_2M (2 * MB)
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+extern char **environ;
+
+/* ------------------------------------------------------------------------
+ * the API through dlsym: NULL when libhugepool.so is not in the process
+ * ------------------------------------------------------------------------ */
+static inline void *pt_sym(const char *name)
+{
+	return dlsym(RTLD_DEFAULT, name);
+}
+
+/* The pool owning p, or NULL (glibc memory, or no library). */
+static inline struct hugepool *pt_owner(const void *p)
+{
+	static struct hugepool *(*fn)(const void *);
+
+	if (!fn)
+		fn = (struct hugepool *(*)(const void *))pt_sym("hugepool_owner");
+	return fn ? fn(p) : NULL;
+}
+
+static inline bool pt_loaded(void)
+{
+	return pt_sym("hugepool_owner") != NULL;
+}
+
+static inline int pt_counters(struct hugepool_counters *c)
+{
+	struct hugepool *(*def)(void) = (struct hugepool *(*)(void))pt_sym("hugepool_default");
+	int (*cnt)(const struct hugepool *, int, struct hugepool_counters *) =
+		(int (*)(const struct hugepool *, int, struct hugepool_counters *))
+		pt_sym("hugepool_counters");
+	struct hugepool *p;
+
+	if (!def || !cnt || !(p = def()))
+		return -1;
+	return cnt(p, HUGEPOOL_NODE_ANY, c);
+}
+
+/* HP_DEFAULT_THRESHOLD of lib/options.c */
+#define PT_DEFAULT_THRESHOLD (256 * KB)
+
+/* The threshold the tests run with: HUGEPOOL_THRESHOLD in bytes, which
+ * tests/preload/meson.build sets, or the library's default. */
+static inline size_t pt_threshold(void)
+{
+	const char *v = getenv("HUGEPOOL_THRESHOLD");
+
+	return v ? strtoul(v, NULL, 0) : PT_DEFAULT_THRESHOLD;
+}
+
+static inline const char *pt_lib(void)
+{
+	const char *v = getenv("HUGEPOOL_TEST_LIB");
+
+	if (!v || !*v) {
+		fprintf(stderr, "HUGEPOOL_TEST_LIB is not set\n");
+		exit(T_FAIL);
+	}
+	return v;
+}
+
+/* ------------------------------------------------------------------------
+ * time
+ * ------------------------------------------------------------------------ */
+static inline double pt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A hang is a failure: the process kills itself after s seconds. */
+static inline void pt_watchdog(unsigned int s)
+{
+	signal(SIGALRM, SIG_DFL);
+	alarm(s);
+}
+
+/* ------------------------------------------------------------------------
+ * the kernel's pool: free_hugepages must be back when a test ends
+ * ------------------------------------------------------------------------ */
+static inline long pt_free_pages(void)
+{
+	return kernel_counter(HUGE_2M, "free_hugepages");
+}
+
+/* Wait up to 10 s for free_hugepages to be back at base. More than base
+ * is not ours to explain: another process on the machine gave pages back
+ * (a test can only hold pages, never free someone else's). */
+static inline bool pt_baseline_ok(long base, const char *what)
+{
+	double t0 = pt_now();
+	long now;
+
+	for (;;) {
+		now = pt_free_pages();
+		if (now == base)
+			return true;
+		if (now > base) {
+			fprintf(stderr, "%s: free_hugepages %ld, above the baseline %ld (another process returned pages)\n",
+				what, now, base);
+			return true;
+		}
+		if (pt_now() - t0 > 10.0)
+			break;
+		usleep(20000);
+	}
+	fprintf(stderr, "%s: free_hugepages %ld, baseline %ld\n", what, now, base);
+	return false;
+}
+
+/* ------------------------------------------------------------------------
+ * running commands
+ * ------------------------------------------------------------------------ */
+struct pt_out {
+	char *buf;
+	size_t len, cap;
+};
+
+static inline void pt_out_add(struct pt_out *o, const char *p, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		o->cap = (o->len + n + 1) * 2;
+		o->buf = realloc(o->buf, o->cap);
+		CHECK(o->buf);
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static inline void pt_out_free(struct pt_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+	o->len = o->cap = 0;
+}
+
+struct pt_run {
+	const char *const *argv;
+	const char *const *env;	/* extra NAME=VALUE, after the preload choice */
+	bool preload;		/* LD_PRELOAD=<lib> (else LD_PRELOAD removed) */
+	const char *preload_list; /* instead of <lib> when set */
+	const char *cwd;
+	const char *in_file;	/* stdin, else /dev/null */
+	unsigned int timeout;	/* seconds; 0: 120 */
+	/* results */
+	struct pt_out out, err;
+	int status;		/* exit status, 128 + signal, or -1 on timeout */
+	double secs;
+};
+
+/* Build the child's environment: ours without LD_PRELOAD and the
+ * HUGEPOOL_* we may have, then the preload and r->env. */
+static inline char **pt_env(const struct pt_run *r)
+{
+	size_t n = 0, k = 0, i;
+	char **env;
+
+	while (environ[n])
+		n++;
+	for (i = 0; r->env && r->env[i]; i++)
+		;
+	env = calloc(n + i + 2, sizeof(char *));
+	CHECK(env);
+	for (i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "LD_PRELOAD=", 11))
+			continue;
+		env[k++] = environ[i];
+	}
+	if (r->preload || r->preload_list) {
+		const char *lib = r->preload_list ? r->preload_list : pt_lib();
+		char *s = malloc(strlen(lib) + 12);
+
+		CHECK(s);
+		sprintf(s, "LD_PRELOAD=%s", lib);
+		env[k++] = s;
+	}
+	for (i = 0; r->env && r->env[i]; i++) {
+		/* a later NAME= replaces an earlier one */
+		size_t nl = strcspn(r->env[i], "=") + 1, j;
+
+		for (j = 0; j < k; j++)
+			if (!strncmp(env[j], r->env[i], nl))
+				break;
+		env[j] = (char *)r->env[i];
+		if (j == k)
+			k++;
+	}
+	env[k] = NULL;
+	return env;
+}
+
+/* Run r->argv, capturing stdout and stderr; returns r->status. */
+static inline int pt_run(struct pt_run *r)
+{
+	int op[2], ep[2], status;
+	unsigned int timeout = r->timeout ? r->timeout : 120;
+	char **env = pt_env(r);
+	double t0 = pt_now();
+	pid_t pid;
+
+	pt_out_free(&r->out);
+	pt_out_free(&r->err);
+	CHECK(pipe2(op, O_CLOEXEC) == 0 && pipe2(ep, O_CLOEXEC) == 0);
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int in = open(r->in_file ? r->in_file : "/dev/null", O_RDONLY);
+
+		if (in < 0 || dup2(in, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
+			_exit(126);
+		if (r->cwd && chdir(r->cwd))
+			_exit(126);
+		setpgid(0, 0);
+		execvpe(r->argv[0], (char *const *)r->argv, env);
+		_exit(127);
+	}
+	close(op[1]);
+	close(ep[1]);
+	r->status = -2;
+	{
+		struct pollfd pf[2] = { { .fd = op[0], .events = POLLIN },
+					{ .fd = ep[0], .events = POLLIN } };
+		int open_fds = 2;
+		char buf[65536];
+
+		while (open_fds) {
+			double left = timeout - (pt_now() - t0);
+			int n;
+
+			if (left <= 0) {
+				kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+				r->status = -1;
+				break;
+			}
+			n = poll(pf, 2, (int)(left * 1000) + 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			for (int i = 0; i < 2; i++) {
+				ssize_t got;
+
+				if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				got = read(pf[i].fd, buf, sizeof(buf));
+				if (got > 0) {
+					pt_out_add(i ? &r->err : &r->out, buf, (size_t)got);
+				} else {
+					close(pf[i].fd);
+					pf[i].fd = -1;
+					open_fds--;
+				}
+			}
+		}
+		for (int i = 0; i < 2; i++)
+			if (pf[i].fd >= 0)
+				close(pf[i].fd);
+	}
+	if (!r->out.buf)
+		pt_out_add(&r->out, "", 0);
+	if (!r->err.buf)
+		pt_out_add(&r->err, "", 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (r->status != -1)
+		r->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	r->secs = pt_now() - t0;
+	/* the strings we made for the environment are small; keep it simple */
+	free(env);
+	return r->status;
+}
+
+/* Print at most n bytes of s, for diagnostics. */
+static inline void pt_show(const char *what, const char *s, size_t n)
+{
+	size_t len = strlen(s);
+
+	fprintf(stderr, "---- %s (%zu bytes)%s\n%.*s%s", what, len,
+		len > n ? ", start" : "", (int)(len > n ? n : len), s,
+		len && s[(len > n ? n : len) - 1] != '\n' ? "\n" : "");
+}
+
+/* Sum of every "key":N in a text (HUGEPOOL_STATS=json output). */
+static inline unsigned long long pt_json_sum(const char *s, const char *key)
+{
+	char pat[64];
+	unsigned long long sum = 0;
+	const char *p = s;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	while ((p = strstr(p, pat))) {
+		p += strlen(pat);
+		sum += strtoull(p, NULL, 10);
+	}
+	return sum;
+}
+
+/* Read a whole file (NUL-terminated, malloc'd) or NULL. */
+static inline char *pt_slurp(const char *path)
+{
+	struct pt_out o = { 0 };
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		pt_out_add(&o, buf, (size_t)n);
+	close(fd);
+	if (!o.buf)
+		pt_out_add(&o, "", 0);
+	return o.buf;
+}
+
+/* A fresh temporary directory under $TMPDIR or /tmp (left for inspection
+ * only on failure; tests remove it with pt_rmrf on success). */
+static inline char *pt_tmpdir(const char *tag)
+{
+	const char *t = getenv("TMPDIR");
+	char *d = malloc(4096);
+
+	CHECK(d);
+	snprintf(d, 4096, "%s/hugepool-%s-XXXXXX", t && *t ? t : "/tmp", tag);
+	CHECK(mkdtemp(d));
+	return d;
+}
+
+static inline void pt_rmrf(const char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+#endif /* HUGEPOOL_PRELOAD_TEST_H */

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl-run.c - `hugepool-ctl run [options] -- PROG ARGS`: check the options,
+ * put them in the HUGEPOOL_* environment, prepend libhugepool.so to
+ * LD_PRELOAD and exec the program (hugectl's approach). Values are checked
+ * here because the library, inside someone else's program, can only warn
+ * and fall back to a default.
+ *
+ * The preload library is looked for, in order: $HUGEPOOL_PRELOAD_LIB; next
+ * to this binary (<exe>/../<libdir>, which also finds build/lib from
+ * build/tools); the configured install libdir; the build tree this binary
+ * came from.
+ */
+#include "ctl.h"
+
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef HP_LIBDIR
+#define HP_LIBDIR "lib"
+#endif
+#ifndef HP_INSTALL_LIBDIR
+#define HP_INSTALL_LIBDIR "/usr/local/lib"
+#endif
+#ifndef HP_BUILD_LIBDIR
+#define HP_BUILD_LIBDIR ""
+#endif
+#ifndef HP_PRELOAD_NAME
+#define HP_PRELOAD_NAME "libhugepool.so.0"
+#endif
+
+/* libnuma prints its own warnings for node strings it rejects; we report
+ * a bad --nodes in our one line instead. Overrides libnuma's weak symbols. */
+void numa_warn(int num, char *fmt, ...);
+void numa_error(char *where);
+
+void numa_warn(int num, char *fmt, ...)
+{
+	(void)num;
+	(void)fmt;
+}
+
+void numa_error(char *where)
+{
+	(void)where;
+}
+
+static bool try_lib(const char *dir, const char *name, char *out, size_t len)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	int n;
+
+	/* LD_PRELOAD needs an absolute path (the program may chdir); the
+	 * directory is resolved, the soname link is kept */
+	if (!dir || !*dir || !realpath(dir, real))
+		return false;
+	n = snprintf(out, len, "%s/%s", real, name);
+	if (n < 0 || (size_t)n >= len)
+		return false;
+	return stat(out, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* 0 and the absolute path of the preload library, or -ENOENT */
+static int find_preload(char *out, size_t len)
+{
+	static const char *const names[] = { HP_PRELOAD_NAME, "libhugepool.so" };
+	const char *env = getenv("HUGEPOOL_PRELOAD_LIB");
+	char exe[PATH_MAX], dirs[3][PATH_MAX * 2];
+	ssize_t n;
+	size_t i, d;
+
+	if (env && *env) {
+		if (access(env, R_OK))
+			return -ENOENT;
+		if (env[0] == '/') {
+			if (strlen(env) >= len)
+				return -ENAMETOOLONG;
+			strcpy(out, env);	/* as given: a soname link stays a link */
+			return 0;
+		}
+		return realpath(env, out) ? 0 : -ENOENT;
+	}
+	memset(dirs, 0, sizeof(dirs));
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *bindir;
+
+		exe[n] = '\0';
+		bindir = dirname(exe);
+		if (HP_LIBDIR[0] == '/')
+			snprintf(dirs[0], sizeof(dirs[0]), "%s", HP_LIBDIR);
+		else
+			snprintf(dirs[0], sizeof(dirs[0]), "%s/../%s", bindir, HP_LIBDIR);
+		snprintf(dirs[1], sizeof(dirs[1]), "%s/../lib", bindir);
+	}
+	snprintf(dirs[2], sizeof(dirs[2]), "%s", HP_INSTALL_LIBDIR);
+	for (d = 0; d < ARRAY_SIZE(dirs); d++)
+		for (i = 0; i < ARRAY_SIZE(names); i++)
+			if (try_lib(dirs[d], names[i], out, len))
+				return 0;
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (try_lib(HP_BUILD_LIBDIR, names[i], out, len))
+			return 0;
+	return -ENOENT;
+}
+
+/* LD_PRELOAD with lib first, keeping what was there (once). */
+static int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val;
+	int ret;
+
+	if (old && strstr(old, lib))
+		return 0;
+	if (old && *old) {
+		if (asprintf(&val, "%s:%s", lib, old) < 0)
+			return -ENOMEM;
+	} else {
+		val = strdup(lib);
+		if (!val)
+			return -ENOMEM;
+	}
+	ret = setenv("LD_PRELOAD", val, 1) ? -errno : 0;
+	free(val);
+	return ret;
+}
+
+static void help(void)
+{
+	printf("Usage: hugepool-ctl run [OPTIONS] [--] PROG [ARGS...]\n\n"
+	       "Run PROG with libhugepool.so preloaded: its large mallocs are served from\n"
+	       "huge pages. Options become HUGEPOOL_* environment variables.\n\n"
+	       "  -t, --threshold SIZE   smallest malloc served from huge pages (256K)\n"
+	       "  -p, --page-size SIZE   huge page size: 2M, 1G (default: the kernel's)\n"
+	       "  -n, --nodes NODES      NUMA nodes: 0, 0-3, all\n"
+	       "  -P, --policy POLICY    default, preferred, bind or interleave\n"
+	       "      --min N            pages (or memory: 1G) taken at start and kept\n"
+	       "      --max N            cap on pages (or memory)\n"
+	       "  -f, --fallback         use base pages when no huge page can be had\n"
+	       "  -v, --verbose LEVEL    library messages: 0 (none) to 4\n"
+	       "  -s, --stats[=FORMAT]   print pool statistics at exit: text or json\n"
+	       "      --stats-file FILE  ... into FILE instead of standard error\n"
+	       "  -d, --dry-run          print the environment and command; run nothing\n"
+	       "  -h, --help             this help\n\n"
+	       "The library is $HUGEPOOL_PRELOAD_LIB if set, else found next to this\n"
+	       "program. Exit status: PROG's, or 127 if it cannot be found, 126 if it\n"
+	       "cannot be run, 2 for invalid options.\n");
+}
+
+struct run_env {
+	const char *name, *value;
+};
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "threshold", required_argument, NULL, 't' },
+		{ "page-size", required_argument, NULL, 'p' },
+		{ "pagesize", required_argument, NULL, 'p' },
+		{ "nodes", required_argument, NULL, 'n' },
+		{ "policy", required_argument, NULL, 'P' },
+		{ "min", required_argument, NULL, 'm' },
+		{ "max", required_argument, NULL, 'M' },
+		{ "fallback", no_argument, NULL, 'f' },
+		{ "verbose", required_argument, NULL, 'v' },
+		{ "stats", optional_argument, NULL, 's' },
+		{ "stats-file", required_argument, NULL, 'F' },
+		{ "dry-run", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const policies[] = { "default", "preferred", "bind", "interleave" };
+	const char *thr = NULL, *ps = NULL, *nodes = NULL, *pol = NULL, *min = NULL,
+		   *max = NULL, *verb = NULL, *stats = NULL, *stats_file = NULL;
+	const struct hp_hstate *h = NULL;
+	struct run_env env[12];
+	char lib[PATH_MAX];
+	bool fallback = false, dry = false;
+	size_t sz, min_pages = 0, max_pages = 0, i, nenv = 0;
+	unsigned long ul;
+	hp_nodemask_t mask;
+	int ch, status = CTL_USAGE, ret;
+
+	opterr = 0;
+	/* '+': the first non-option is PROG; its options are its own */
+	while ((ch = getopt_long(argc, argv, "+:t:p:n:P:fv:s::dh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': thr = optarg; break;
+		case 'p': ps = optarg; break;
+		case 'n': nodes = optarg; break;
+		case 'P': pol = optarg; break;
+		case 'm': min = optarg; break;
+		case 'M': max = optarg; break;
+		case 'f': fallback = true; break;
+		case 'v': verb = optarg; break;
+		case 's': stats = optarg ? optarg : "text"; break;
+		case 'F': stats_file = optarg; break;
+		case 'd': dry = true; break;
+		case 'h': help(); return CTL_OK;
+		default: return ctl_getopt_error(ch, argv);
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error("missing PROG");
+
+	if (thr && (hp_parse_size(thr, &sz) || sz == 0))
+		return ctl_error(CTL_USAGE, "--threshold '%s' is not a size (256K, 2M)", thr);
+	if (ps && !(h = ctl_parse_hstate(ps, &status)))
+		return status;
+	if (!h && (min || max)) {
+		h = hp_default_hstate();
+		if (!h)
+			return ctl_error(CTL_FAIL, "this kernel has no huge page support");
+	}
+	if (min && hp_parse_pages(min, h->size, &min_pages))
+		return ctl_error(CTL_USAGE, "--min '%s' is not pages (512) or memory (1G)", min);
+	if (max && hp_parse_pages(max, h->size, &max_pages))
+		return ctl_error(CTL_USAGE, "--max '%s' is not pages (512) or memory (1G)", max);
+	if (min && max && max_pages && min_pages > max_pages)
+		return ctl_error(CTL_USAGE, "--min %s is more than --max %s", min, max);
+	if (nodes && hp_node_parse(nodes, &mask))
+		return ctl_error(CTL_USAGE, "--nodes '%s' is not a list of nodes with memory "
+				 "on this machine", nodes);
+	if (pol) {
+		for (i = 0; i < ARRAY_SIZE(policies); i++)
+			if (!strcasecmp(pol, policies[i]))
+				break;
+		if (i == ARRAY_SIZE(policies))
+			return ctl_error(CTL_USAGE, "--policy '%s' is not default, preferred, "
+					 "bind or interleave", pol);
+	}
+	if (verb && (hp_parse_ulong(verb, &ul) || ul > 4))
+		return ctl_error(CTL_USAGE, "--verbose '%s' is not a level from 0 to 4", verb);
+	if (stats && strcasecmp(stats, "text") && strcasecmp(stats, "json"))
+		return ctl_error(CTL_USAGE, "--stats=%s: expected text or json", stats);
+	if (stats_file && !stats)
+		stats = "text";
+
+	ret = find_preload(lib, sizeof(lib));
+	if (ret)
+		return ctl_error(CTL_FAIL, "cannot find libhugepool.so (%s); set "
+				 "HUGEPOOL_PRELOAD_LIB to its path",
+				 getenv("HUGEPOOL_PRELOAD_LIB") ? "HUGEPOOL_PRELOAD_LIB does not "
+				 "name a readable file" : "not next to this program, nor in "
+				 HP_INSTALL_LIBDIR);
+	if (!HP_PRELOAD)
+		ctl_warn("this libhugepool was built with -Dpreload=false: malloc will not "
+			 "be replaced");
+
+#define ENV(n, v) do { if (v) { env[nenv].name = n; env[nenv].value = v; nenv++; } } while (0)
+	ENV("HUGEPOOL_THRESHOLD", thr);
+	ENV("HUGEPOOL_PAGE_SIZE", ps);
+	ENV("HUGEPOOL_NODES", nodes);
+	ENV("HUGEPOOL_POLICY", pol);
+	ENV("HUGEPOOL_MIN", min);
+	ENV("HUGEPOOL_MAX", max);
+	ENV("HUGEPOOL_FALLBACK", fallback ? "1" : NULL);
+	ENV("HUGEPOOL_VERBOSE", verb);
+	ENV("HUGEPOOL_STATS", stats);
+	ENV("HUGEPOOL_STATS_FILE", stats_file);
+#undef ENV
+	for (i = 0; i < nenv; i++)
+		if (setenv(env[i].name, env[i].value, 1))
+			return ctl_error(CTL_FAIL, "setenv %s: %s", env[i].name, strerror(errno));
+	if ((ret = set_preload(lib)))
+		return ctl_error(CTL_FAIL, "setenv LD_PRELOAD: %s", strerror(-ret));
+
+	if (dry) {
+		for (i = 0; i < nenv; i++)
+			printf("%s=%s ", env[i].name, env[i].value);
+		printf("LD_PRELOAD=%s", getenv("LD_PRELOAD"));
+		for (i = (size_t)optind; i < (size_t)argc; i++)
+			printf(" %s", argv[i]);
+		printf("\n");
+		return CTL_OK;
+	}
+	fflush(stdout);
+	execvp(argv[optind], argv + optind);
+	ret = errno;
+	ctl_error(0, "cannot run %s: %s", argv[optind], strerror(ret));
+	return ret == ENOENT ? 127 : 126;
+}
