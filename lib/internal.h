@@ -343,8 +343,8 @@ int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 /* Move a run's pages (mremap) to a new run of new_npages; 0 or -errno. */
 long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		      size_t npages, size_t new_npages);
-/* Zero the pages of a run that are dirty (calloc, region populate). */
-/* Returns the pages it had to zero (those not fresh from the kernel). */
+/* Zero the pages of a run that are dirty (calloc, region populate);
+ * returns how many it zeroed (pages fresh from the kernel are not). */
 size_t hp_pool_zero_run(struct hp_arena *a, size_t first, size_t npages);
 /* Unit tests: a pool on base pages (no huge pages needed). */
 struct hugepool *hp_pool_create_fake(const struct hugepool_config *cfg);
@@ -486,7 +486,8 @@ struct hp_pub_record {
 	uint64_t bytes_requested, bytes_in_use, bytes_peak;
 	uint64_t pages_faulted, pages_released;
 	uint64_t updated_ms;	/* CLOCK_MONOTONIC_COARSE ms of the refresh */
-	uint64_t reserved[5];
+	uint64_t bytes_held;	/* huge-page bytes behind the blocks in use */
+	uint64_t reserved[4];
 	struct hp_pub_node node[HP_PUB_NODES];
 };
 

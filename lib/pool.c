@@ -1098,7 +1098,8 @@ static void *decay_main(void *arg)
 			if (p->parent || p->decay_ms < 0)
 				continue;
 			hp_pool_lock(p);
-			hp_pool_decay(p, hp_now_ms(), false);
+			if (hp_pool_decay(p, hp_now_ms(), false))
+				hp_publish_pool_update(p, true);
 			if (p->surplus_huge_pages && p->free_huge_pages > p->resv_huge_pages) {
 				work = true;
 				if (p->decay_ms / 2 < wait_ms)
@@ -1107,6 +1108,7 @@ static void *decay_main(void *arg)
 			hp_pool_unlock(p);
 		}
 		pthread_mutex_unlock(&hp_pools_lock);
+		hp_publish_flush();
 
 		pthread_mutex_lock(&decay_lock);
 		if (!work) {
@@ -1426,8 +1428,11 @@ void hp_pool_lock(struct hugepool *pool)
 	pthread_mutex_lock(pool->lock);
 }
 
+/* Every operation ends here, so this is where the pool's record for
+ * hugepool-ctl stats is refreshed (throttled in publish.c: a few ns). */
 void hp_pool_unlock(struct hugepool *pool)
 {
+	hp_publish_pool_update(pool, false);
 	pthread_mutex_unlock(pool->lock);
 }
 
@@ -1648,7 +1653,9 @@ static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake
 	}
 	hp_pool_lock(pool);
 	ret = pool_fill_min(pool);
-	hp_pool_unlock(pool);
+	if (!ret)
+		hp_publish_pool_add(pool);
+	pthread_mutex_unlock(pool->lock);
 	if (ret)
 		goto fail;
 	pool_list_add(pool);
@@ -1740,6 +1747,7 @@ struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, siz
 		}
 	}
 	parent->nr_subpools++;
+	hp_publish_pool_add(sp);
 	hp_pool_unlock(parent);
 	pool_list_add(sp);
 	return sp;
@@ -1829,6 +1837,7 @@ int hugepool_resize(struct hugepool *pool, size_t min_pages, size_t max_pages)
 			hp_pool_decay(pool, hp_now_ms(), true);
 	}
 out:
+	hp_publish_pool_update(pool, true);
 	hp_pool_unlock(pool);
 	return ret;
 }
@@ -1876,13 +1885,16 @@ int hugepool_destroy(struct hugepool *pool)
 		pool->parent->nr_subpools--;
 		if (pool->parent->surplus_huge_pages)
 			decay_kick(pool->root);
-		hp_pool_unlock(pool);
+		hp_publish_pool_del(pool);
+		hp_publish_pool_update(pool->parent, true);
+		pthread_mutex_unlock(pool->lock);
 		hp_meta_free(pool, sizeof(*pool));
 		return 0;
 	}
 	hp_region_destroy_all(pool);
 	hp_alloc_destroy_all(pool);
-	hp_pool_unlock(pool);
+	hp_publish_pool_del(pool);
+	pthread_mutex_unlock(pool->lock);
 	arena_destroy(pool->fb_arena);
 	arena_destroy(pool->arena);
 	pthread_mutex_destroy(&pool->lock_storage);
@@ -1947,6 +1959,7 @@ long hugepool_trim(struct hugepool *pool)
 		return -EINVAL;
 	hp_pool_lock(pool);
 	ret = hp_pool_decay(pool->root, hp_now_ms(), true);
+	hp_publish_pool_update(pool->root, true);
 	hp_pool_unlock(pool);
 	return ret;
 }

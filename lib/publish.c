@@ -16,6 +16,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* the file layout is read by other builds of hugepool-ctl: keep it fixed */
+_Static_assert(sizeof(struct hp_pub_header) == 256, "hp_pub_header layout");
+_Static_assert(HP_PUB_RECORD_HEAD == 256, "hp_pub_record layout");
+_Static_assert(sizeof(struct hp_pub_record) == 256 + HP_PUB_NODES * 32, "hp_pub_record size");
+
 enum pub_state {
 	PUB_OFF = 0,		/* no file yet */
 	PUB_BUSY,		/* one thread is creating or re-creating it */
@@ -273,6 +278,7 @@ static void fill_record(struct hp_pub_record *r, const struct hugepool *p, uint6
 	r->bytes_peak = p->stats.bytes_peak;
 	r->pages_faulted = p->stats.pages_faulted;
 	r->pages_released = p->stats.pages_released;
+	r->bytes_held = p->stats.bytes_held;
 	r->updated_ms = now;
 	for (n = 0; n < pub_nodes; n++) {
 		r->node[n].nr_pages = p->nr_huge_pages_node[n];

@@ -135,5 +135,6 @@ int hp_stats_write(const struct hugepool *pool, int fd, unsigned int flags)
 
 int hugepool_stats_print(const struct hugepool *pool, int fd, unsigned int flags)
 {
+	hp_publish_flush();	/* the live record too, while we are at it */
 	return hp_stats_write(pool, fd, flags);
 }

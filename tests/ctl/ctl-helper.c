@@ -11,11 +11,14 @@
  *   execpool SECS    publish, then exec sleep: a live pid whose file is stale
  *   touch FILE SIZE  create FILE on a hugetlbfs mount, mmap it shared, write
  *                    and read back every page, print its KernelPageSize
+ *   seqlock MS       a writer thread refreshes a record as fast as it can
+ *                    while this one reads it: no read may be torn
  *   bench            ns per publish refresh (forced and throttled)
  */
 #include "internal.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +195,96 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Seqlock check: a writer thread keeps refreshing a record whose counters
+ * all hold the same value v; this thread reads the record through its own
+ * read-only mapping of the file, as hugepool-ctl does. A torn read shows
+ * counters that differ. */
+struct stress {
+	struct hugepool *p;
+	volatile bool stop;
+	uint64_t writes;
+};
+
+static void *stress_writer(void *arg)
+{
+	struct stress *st = arg;
+	uint64_t v = 0;
+
+	while (!st->stop) {
+		v++;
+		hp_pool_lock(st->p);
+		st->p->stats.allocs = st->p->stats.frees = st->p->stats.fallbacks = v;
+		st->p->stats.failures = st->p->stats.bytes_requested = v;
+		st->p->stats.bytes_in_use = st->p->stats.bytes_peak = v;
+		st->p->stats.pages_faulted = st->p->stats.pages_released = v;
+		hp_publish_pool_update(st->p, true);
+		hp_pool_unlock(st->p);
+	}
+	st->writes = v;
+	return NULL;
+}
+
+static int mode_seqlock(unsigned int ms)
+{
+	struct stress st = { 0 };
+	struct hp_pub_record r;
+	const struct hp_pub_header *h;
+	char path[128];
+	uint64_t reads = 0, torn = 0, busy = 0, end;
+	pthread_t t;
+	void *map;
+	int fd, slot = -1;
+	unsigned int i;
+
+	st.p = hugepool_create(NULL);
+	if (!st.p)
+		return 77;
+	publish(st.p);
+	snprintf(path, sizeof(path), "%s/" HP_PUB_PREFIX "%d",
+		 getenv("HUGEPOOL_PUBLISH_DIR") ? getenv("HUGEPOOL_PUBLISH_DIR") : HP_PUB_DIR,
+		 (int)getpid());
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || (map = mmap(NULL, HP_PUB_FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		fprintf(stderr, "ctl-helper: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	h = map;
+	for (i = 0; i < h->nr_slots; i++)
+		if (!hp_publish_read_record(hp_pub_slot((struct hp_pub_header *)h, i), &r) &&
+		    r.in_use && !strcmp(r.name, st.p->name))
+			slot = (int)i;
+	if (slot < 0) {
+		fprintf(stderr, "ctl-helper: pool not found in %s\n", path);
+		return 1;
+	}
+	pthread_create(&t, NULL, stress_writer, &st);
+	end = now_ns() + (uint64_t)ms * 1000000;
+	while (now_ns() < end) {
+		if (hp_publish_read_record(hp_pub_slot((struct hp_pub_header *)h,
+						       (unsigned int)slot), &r)) {
+			busy++;
+			continue;
+		}
+		reads++;
+		if (r.frees != r.allocs || r.fallbacks != r.allocs || r.failures != r.allocs ||
+		    r.bytes_requested != r.allocs || r.bytes_in_use != r.allocs ||
+		    r.bytes_peak != r.allocs || r.pages_faulted != r.allocs ||
+		    r.pages_released != r.allocs)
+			torn++;
+	}
+	st.stop = true;
+	pthread_join(t, NULL);
+	printf("writes %llu reads %llu torn %llu busy %llu\n", (unsigned long long)st.writes,
+	       (unsigned long long)reads, (unsigned long long)torn, (unsigned long long)busy);
+	hp_pool_lock(st.p);
+	memset(&st.p->stats, 0, sizeof(st.p->stats));
+	hp_publish_pool_del(st.p);
+	hp_pool_unlock(st.p);
+	hugepool_destroy(st.p);
+	return torn ? 1 : 0;
+}
+
+
 static int mode_bench(void)
 {
 	struct hugepool *p = hugepool_create(NULL);
@@ -227,8 +320,11 @@ int main(int argc, char **argv)
 		return mode_pool((unsigned int)atoi(argv[2]), false, true);
 	if (argc >= 4 && !strcmp(argv[1], "touch"))
 		return mode_touch(argv[2], argv[3]);
+	if (argc >= 3 && !strcmp(argv[1], "seqlock"))
+		return mode_seqlock((unsigned int)atoi(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
 		return mode_bench();
-	fprintf(stderr, "usage: ctl-helper pool|forkpool|execpool SECS | touch FILE SIZE | bench\n");
+	fprintf(stderr, "usage: ctl-helper pool|forkpool|execpool SECS | touch FILE SIZE | "
+		"seqlock MS | bench\n");
 	return 2;
 }

@@ -156,5 +156,11 @@ ctl stats --json >/dev/null
 expect_ok
 [ -n "$CPID" ] && [ -e "$SHM/hugepool.$CPID" ] && fail "child file left" || ok
 
+# --- the seqlock: a writer thread refreshing as fast as it can, a reader
+# through its own mapping (as stats reads): no read may be torn
+run "$HELPER" seqlock 500
+expect_ok
+expect_out "^writes [1-9][0-9]* reads [1-9][0-9]* torn 0 "
+
 ctl stats --help
 expect_ok
