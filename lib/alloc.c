@@ -24,13 +24,18 @@
  * mremap, but they can move) instead of copying them. Blocks of a
  * HUGEPOOL_SHARED pool cannot move (slot i is file page i) and are copied.
  *
- * Threads: one lock per root pool, no per-thread cache. A cache of freed
- * huge pages per thread hoards pages (N threads x a 1 GiB page) and has to
- * be drained at thread exit, from a TLS destructor that may run after
- * free() was last called; for blocks this big the lock is not what limits
- * a program (writing one 2 MiB page costs ~100 us, a warm alloc+free pair
- * under the lock ~60 ns). bench-alloc --threads measures it; see
- * docs/alloc.md for the numbers behind this choice.
+ * Threads: one lock per root pool, and no per-thread cache. A cache of
+ * freed pages per thread hoards them (N threads x a 1 GiB page), must be
+ * drained at thread exit from a TLS destructor that can run after the
+ * thread's last free(), and must be flushed whenever another thread runs
+ * short; measured, it would not pay. bench-alloc (2 CPUs, kernel 6.18): a
+ * warm alloc+free pair under the lock costs 55-150 ns for 2-64 MiB, and 1
+ * to 8 threads together still do 8-16 million pairs per second. With 64
+ * KiB written per 2 MiB block (less than any real use of such a block),
+ * 1-8 threads do 0.79-0.85 million pairs/s; an ideal cache (each thread
+ * reusing its own block, no allocator call at all) does 0.78-0.91: at most
+ * 9% better in that case, and nothing once a block is really written. So
+ * blocks stay in the pool, where any thread can have them.
  *
  * fork: a child shares its parent's pages copy-on-write. Before a page
  * inherited that way is handed out again in the child, it is made private
@@ -284,12 +289,34 @@ static void run_put(struct hugepool *pool, struct hp_arena *a, size_t first, siz
 		hp_pool_put_run(pool, a, first, n);
 }
 
+/*
+ * A HUGEPOOL_SHARED pool inherited across fork: its free pages are free in
+ * the parent's view too, and both would hand out the same file page. The
+ * child keeps the blocks and regions it inherited (shared, as asked) but
+ * takes no new pages from it (a FALLBACK pool falls back). Said once.
+ */
+static bool foreign(struct hugepool *pool)
+{
+	static bool told;
+
+	if (likely(!hp_arena_foreign(pool->arena)))
+		return false;
+	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+		hp_log(1, "pool %s is HUGEPOOL_SHARED and came across fork: its pages are the parent's, this process takes none from it",
+		       pool->name);
+	return true;
+}
+
 /* n pages from the pool for a block, made private in a forked child.
  * Returns the first slot or -ENOMEM. */
 static long take_pages(struct hugepool *pool, size_t n, size_t align)
 {
 	struct hp_arena *a = pool->arena;
-	long first = hp_pool_take_run(pool, n, align, false);
+	long first;
+
+	if (unlikely(maybe_cow()) && foreign(pool))
+		return -ENOMEM;
+	first = hp_pool_take_run(pool, n, align, false);
 
 	if (first >= 0 && maybe_cow() && hp_pool_privatize(a, (size_t)first, n)) {
 		/* forked child, kernel pool empty: these pages cannot be made
@@ -413,6 +440,8 @@ static void *alloc_mixed(struct hugepool *pool, size_t size, size_t align, bool 
 	struct hp_mixed *m, *next;
 	void *p;
 
+	if (!fallback && unlikely(maybe_cow()) && foreign(pool))
+		return NULL;
 	for (m = fallback ? pool->fb_mixed_partial : pool->mixed_partial; m; m = next) {
 		next = m->next;
 		if (m->hint < n || GRANULES - m->used < n)
@@ -674,6 +703,8 @@ static void *realloc_mixed(struct hp_arena *a, void *ptr, size_t size)
 	} else if (n > old_n) {
 		if (st + n > GRANULES || bits_any(m->used_map, st + old_n, n - old_n))
 			return NULL;
+		if (!m->fallback && unlikely(maybe_cow()) && foreign(pool))
+			return NULL;
 		if (!m->fallback && maybe_cow() && hp_pool_privatize(a, m->slot, 1))
 			return NULL;
 		bits_set(m->used_map, st + old_n, n - old_n, true);
@@ -715,9 +746,11 @@ static int grow_in_place(struct hugepool *pool, struct hp_arena *a, size_t idx,
 
 /* A whole-page block resized without copying (lock held): shrink gives the
  * tail pages back; growth takes the slots right after the block, or moves
- * the block's pages (mremap) to a run with room. Returns the block's
- * address, or NULL (block untouched) when only a copy can do it. */
-static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size)
+ * the block's pages (mremap) to a run with room. A block shrinking below
+ * half a page would rather be copied into a MIXED page, unless keep_pages
+ * (no page for that could be had). Returns the block's address, or NULL
+ * (block untouched) when only a copy can do it. */
+static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size, bool keep_pages)
 {
 	struct hp_slot *s = &a->slots[idx];
 	struct hugepool *pool = s->owner;
@@ -725,7 +758,7 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size)
 	size_t n = size / psz + (size % psz ? 1 : 0);
 	long dst;
 
-	if (size < psz / 2)
+	if (size < psz / 2 && !keep_pages)
 		return NULL;	/* small now: a MIXED block, by copy */
 	if (n <= old_n) {
 		if (n < old_n)
@@ -734,6 +767,8 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size)
 	}
 	if (a->fallback)
 		return NULL;	/* copy: the new block may get huge pages */
+	if (unlikely(maybe_cow()) && foreign(pool))
+		return NULL;
 	if (grow_in_place(pool, a, idx, old_n, n - old_n) == 0) {
 		if (maybe_cow() && hp_pool_privatize(a, idx + old_n, n - old_n)) {
 			run_put(pool, a, idx + old_n, n - old_n);
@@ -767,6 +802,7 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 	struct hp_arena *a;
 	size_t usable, req;
 	void *np = NULL;
+	int saved = errno;
 
 	if (!ptr)
 		return hugepool_malloc(pool, size);
@@ -795,12 +831,24 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 	if (a->slots[hp_slot_index(a, ptr)].state == HP_SLOT_MIXED)
 		np = realloc_mixed(a, ptr, size);
 	else
-		np = realloc_pages(a, hp_slot_index(a, ptr), size);
+		np = realloc_pages(a, hp_slot_index(a, ptr), size, false);
 	hp_pool_unlock(a->pool);
 	if (np)
 		return np;
 	/* a new block and a copy: across the page boundary, or no room */
 	np = hp_alloc(owner, size, 0, false);
+	if (!np && size <= usable && a->slots[hp_slot_index(a, ptr)].state == HP_SLOT_USED) {
+		/* a shrink never fails: no MIXED page to be had, so the block
+		 * keeps (fewer) whole pages where it is */
+		hp_pool_lock(a->pool);
+		np = realloc_pages(a, hp_slot_index(a, ptr), size, true);
+		if (np)
+			owner->stats.failures--;	/* hp_alloc counted it */
+		hp_pool_unlock(a->pool);
+		if (np)
+			errno = saved;
+		return np;
+	}
 	if (!np)
 		return NULL;
 	memcpy(np, ptr, usable < size ? usable : size);

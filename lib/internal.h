@@ -155,6 +155,8 @@ void hp_meta_free(void *p, size_t size);
 /* Large zero-filled arrays mapped straight from the kernel (lazily backed). */
 void *hp_meta_map(size_t size);
 void hp_meta_unmap(void *p, size_t size);
+/* munmap of [p, p + len) failed: give back what it holds anyway */
+void hp_release_mapping(void *p, size_t len);
 void hp_meta_atfork_prepare(void);
 void hp_meta_atfork_parent(void);
 void hp_meta_atfork_child(void);
@@ -236,6 +238,7 @@ struct hp_arena {
 	bool fallback;		/* the pool's HUGEPOOL_FALLBACK window */
 	int fd;			/* HUGEPOOL_SHARED: hugetlb memfd, slot i at i << shift */
 	struct hugepool *pool;	/* root pool */
+	uint32_t gen;		/* hp_fork_gen at creation (see hp_arena_foreign) */
 };
 
 #define HP_FREE_BINS	16	/* free extents binned by log2(length) */
@@ -381,6 +384,15 @@ static inline size_t hp_slot_index(const struct hp_arena *a, const void *p)
 extern pthread_mutex_t hp_pools_lock;
 extern struct hugepool *hp_pools;	/* all live pools */
 extern uint32_t hp_fork_gen;		/* bumped in every child */
+
+/* A HUGEPOOL_SHARED arena inherited across fork: its file is the parent's
+ * too, and the parent goes on handing out and giving back its pages. The
+ * child must not take pages from it (both would hand out the same file
+ * page) nor punch holes in it (the parent's data would go). */
+static inline bool hp_arena_foreign(const struct hp_arena *a)
+{
+	return a->fd >= 0 && a->gen != __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED);
+}
 void hp_fork_init(void);
 
 /* ------------------------------------------------------------------------

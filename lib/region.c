@@ -89,6 +89,15 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 	}
 	a = pool->arena;
 	n = size / psz;
+	if (hp_arena_foreign(a)) {
+		/* a shared pool inherited across fork: its free pages are
+		 * the parent's to hand out (see alloc.c) */
+		hp_pool_lock(pool);
+		pool->stats.failures++;
+		hp_pool_unlock(pool);
+		errno = ENOMEM;
+		return NULL;
+	}
 	r = hp_meta_zalloc(sizeof(*r));
 	if (!r) {
 		errno = ENOMEM;
@@ -204,9 +213,12 @@ static int populate_page(struct hugepool_region *r, size_t i)
 		return 0;
 	}
 	{
-		long src = hp_pool_take_run(pool, 1, 1, false);
+		long src;
 		int ret;
 
+		if (hp_arena_foreign(a))
+			return -ENOMEM;		/* see hugepool_region_reserve */
+		src = hp_pool_take_run(pool, 1, 1, false);
 		if (src < 0)
 			return (int)src;
 		/* a page inherited across fork is made private where it is,
@@ -347,13 +359,20 @@ long hugepool_region_release(struct hugepool_region *r, size_t offset, size_t le
 
 		if (!hp_region_count(&r->map, i, i + 1))
 			continue;
-		ret = release_page(r, (size_t)i);
-		if (ret)
-			break;
+		/* the map first: region_del can fail (splitting a range needs
+		 * a descriptor), and then nothing has changed yet */
 		d = hp_region_del(&r->map, i, i + 1);
 		if (d < 0) {
-			/* cannot split the range: undo this page */
 			ret = (int)d;
+			break;
+		}
+		ret = release_page(r, (size_t)i);
+		if (ret) {
+			/* the page stays populated: back into the map */
+			long needed;
+
+			if (hp_region_chg(&r->map, i, i + 1, &needed) >= 0)
+				hp_region_add(&r->map, i, i + 1, needed);
 			break;
 		}
 		done++;

@@ -3,6 +3,14 @@
  * stats.c - a pool's page counters and activity counters as text or JSON.
  * Written with snprintf into a stack buffer and write(2): this runs at exit
  * inside programs whose malloc we may be, and never uses stdio streams.
+ *
+ * JSON (DESIGN.md): {"version", "pid", "pools": [ {"name", "page_size",
+ * "parent" (name or null), "nodes", "flags", "nr_pages", "free_pages",
+ * "resv_pages", "surplus_pages", "min_pages", "max_pages", then every
+ * HP_STAT_FIELDS counter by its name ("allocs", "frees", "fallbacks",
+ * "failures", "bytes_requested", "bytes_in_use", "bytes_held", ...), and
+ * "waste_bytes"} ] }. Byte counts describe live blocks; allocs - frees is
+ * the number of them.
  */
 #include "internal.h"
 

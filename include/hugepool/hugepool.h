@@ -124,6 +124,24 @@ HUGEPOOL_EXPORT long hugepool_trim(struct hugepool *pool);
  * malloc-like interface (pool NULL: the default pool)
  * ------------------------------------------------------------------------ */
 
+/*
+ * As malloc, calloc, realloc and aligned_alloc, with glibc's edge cases:
+ * size 0 gives a unique pointer; more than PTRDIFF_MAX, or n * size that
+ * overflows, is NULL + ENOMEM; aligned_alloc wants a power of two (EINVAL
+ * otherwise), of any size up to what the address window holds (a 1 GiB
+ * alignment from a 2 MiB pool works). Blocks of at least a page are runs
+ * of whole pages; smaller ones share pages in 1/512-page granules. When no
+ * huge page can be had: NULL + ENOMEM, or base pages for a HUGEPOOL_FALLBACK
+ * pool; both are counted in the pool's stats (failures, fallbacks).
+ * calloc zeroes only memory that was used before: pages fresh from the
+ * kernel are zero already. realloc(NULL, n) is malloc; realloc(p, 0) frees
+ * p and returns NULL; otherwise the block keeps its contents, shrinks in
+ * place, grows in place when it can, and otherwise moves its pages (no
+ * copy) or, across the page size, is copied; on failure NULL + ENOMEM and
+ * p is untouched; a pointer that is not a live block gives EINVAL. In a
+ * forked child, pages shared copy-on-write with the parent are made private
+ * before they are handed out again: with no kernel page for that, ENOMEM.
+ */
 HUGEPOOL_EXPORT HUGEPOOL_NODISCARD HUGEPOOL_MALLOC_ATTR
 void *hugepool_malloc(struct hugepool *pool, size_t size);
 HUGEPOOL_EXPORT HUGEPOOL_NODISCARD HUGEPOOL_MALLOC_ATTR
@@ -132,9 +150,15 @@ HUGEPOOL_EXPORT HUGEPOOL_NODISCARD
 void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size);
 HUGEPOOL_EXPORT HUGEPOOL_NODISCARD HUGEPOOL_MALLOC_ATTR
 void *hugepool_aligned_alloc(struct hugepool *pool, size_t alignment, size_t size);
+/* NULL, and pointers that are not the start of a live block, are ignored
+ * (the latter with a message at HUGEPOOL_VERBOSE >= 1); errno is kept. */
 HUGEPOOL_EXPORT void hugepool_free(void *ptr);
+/* Bytes usable at ptr (>= the size asked for, all writable); 0 if ptr is
+ * not the start of a live block. */
 HUGEPOOL_EXPORT size_t hugepool_usable_size(const void *ptr);
-HUGEPOOL_EXPORT struct hugepool *hugepool_owner(const void *ptr); /* NULL: not hugepool memory */
+/* The pool of the block, region or page ptr points into (interior pointers
+ * too); NULL: not hugepool memory. */
+HUGEPOOL_EXPORT struct hugepool *hugepool_owner(const void *ptr);
 
 /* ------------------------------------------------------------------------
  * Regions: address space and pages reserved up front

@@ -8,7 +8,8 @@
  * block shrinks in place (pages go back), grows in place when the slots
  * after it are free, and otherwise moves its pages with mremap
  * (stats.pages_moved counts them; nothing is copied) to a larger run.
- * Crossing the page-size boundary either way copies, correctly. A shared
+ * Crossing the page-size boundary either way copies, correctly, and a
+ * shrink that finds no page to copy into keeps fewer pages instead. A shared
  * pool's block cannot move (its pages are file pages) and is copied.
  */
 #include "api-helpers.h"
@@ -172,6 +173,30 @@ static void too_big(void)
 	CHECK(hugepool_destroy(p) == 0);
 }
 
+/* shrinking cannot fail: with no page for a MIXED block, the block keeps
+ * fewer whole pages where it is */
+static void shrink_never_fails(void)
+{
+	struct hugepool *p = api_pool(psz, 0, 3, 0);
+	uint64_t failures;
+	char *a = hugepool_malloc(p, 3 * psz), *b;
+
+	CHECK(a);
+	pat_fill(a, 3 * psz, 9, 1);
+	failures = p->stats.failures;
+	errno = 0;
+	b = hugepool_realloc(p, a, 100 * KB);
+	CHECK(b == a);
+	CHECK_EQ(errno, 0);
+	CHECK_EQ(p->stats.failures, failures);
+	CHECK(pat_ok(b, 100 * KB, 9, 1));
+	CHECK_EQ(hugepool_usable_size(b), psz);
+	CHECK_EQ(pool_used(p), 1);
+	CHECK_POOL(p);
+	hugepool_free(b);
+	CHECK(hugepool_destroy(p) == 0);
+}
+
 /* a shared pool's blocks are file pages: growth copies, contents kept */
 static void shared(void)
 {
@@ -204,6 +229,7 @@ int main(void)
 	pages_move(p);
 	CHECK(hugepool_destroy(p) == 0);
 	too_big();
+	shrink_never_fails();
 	shared();
 	api_end(&kb);
 	return 0;

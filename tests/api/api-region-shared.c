@@ -7,8 +7,9 @@
  * the region, finds huge pages holding our pattern and writes its own,
  * which we then read in our mapping. This holds for a region reserved after
  * the pool's pages churned, and for a NORESERVE region whose pages came
- * from the pool on populate. Destroying the pool frees its pages even while
- * a descriptor of the file is still open.
+ * from the pool on populate. A forked child sees the shared pages but takes
+ * none from the pool and gives none of the parent's back. Destroying the
+ * pool frees its pages even while a descriptor of the file is still open.
  */
 #include "api-helpers.h"
 
@@ -172,6 +173,75 @@ static void noreserve(struct hugepool *p)
 	CHECK_POOL(p);
 }
 
+/*
+ * A shared pool inherited across fork: the child sees the parent's region
+ * and blocks (shared, as asked), takes no page from the pool (both would
+ * hand out the same file page; a FALLBACK pool falls back to base pages),
+ * and its frees, trims and destroy leave the parent's pages alone.
+ */
+struct inherited {
+	struct hugepool *p, *pf;
+	struct hugepool_region *r;
+	char *b;
+};
+
+static int inherited_child(void *arg)
+{
+	struct inherited *in = arg;
+	char *f;
+
+	CHECK(pat_ok(hugepool_region_addr(in->r), 4 * psz, 21, 512));
+	CHECK(pat_ok(in->b, psz, 22, 1));
+	errno = 0;
+	CHECK(hugepool_malloc(in->p, psz) == NULL && errno == ENOMEM);
+	errno = 0;
+	CHECK(hugepool_malloc(in->p, 100 * KB) == NULL && errno == ENOMEM);
+	errno = 0;
+	CHECK(hugepool_region_reserve(in->p, psz, 0) == NULL && errno == ENOMEM);
+	CHECK(hugepool_realloc(in->p, in->b, 3 * psz) == NULL);
+	f = hugepool_malloc(in->pf, psz);	/* FALLBACK: base pages */
+	CHECK(f);
+	CHECK_PAGE_SIZE(f, 4096);
+	CHECK_EQ(in->pf->stats.fallbacks, 1);
+	hugepool_free(f);
+	hugepool_free(in->b);
+	CHECK(hugepool_region_free(in->r) == 0);
+	CHECK(hugepool_trim(in->p) >= 0);
+	CHECK_POOL(in->p);
+	CHECK(hugepool_destroy(in->p) == 0);
+	CHECK(hugepool_destroy(in->pf) == 0);
+	return 0;
+}
+
+static void inherited(void)
+{
+	struct inherited in;
+	long kfree;
+	void *spare;
+
+	in.p = api_pool(psz, 0, 0, HUGEPOOL_SHARED);
+	in.pf = api_pool(psz, 0, 0, HUGEPOOL_SHARED | HUGEPOOL_FALLBACK);
+	in.r = hugepool_region_reserve(in.p, 4 * psz, HUGEPOOL_REGION_POPULATE);
+	in.b = hugepool_malloc(in.p, psz);
+	spare = hugepool_malloc(in.p, 2 * psz);
+	CHECK(in.r && in.b && spare);
+	hugepool_free(spare);		/* free pages the child must not take */
+	pat_fill(hugepool_region_addr(in.r), 4 * psz, 21, 512);
+	pat_fill(in.b, psz, 22, 1);
+	kfree = kernel_counter(psz, "free_hugepages");
+	CHECK_EQ(run_in_child(inherited_child, &in, 60), 0);
+	/* nothing of ours went: contents, pages, counters */
+	CHECK(pat_ok(hugepool_region_addr(in.r), 4 * psz, 21, 512));
+	CHECK(pat_ok(in.b, psz, 22, 1));
+	CHECK_EQ(kernel_counter(psz, "free_hugepages"), kfree);
+	check_counters(in.p, 7, 2, 0, 7);
+	CHECK_POOL(in.p);
+	hugepool_free(in.b);
+	CHECK(hugepool_region_free(in.r) == 0);
+	CHECK(hugepool_destroy(in.p) == 0);
+	CHECK(hugepool_destroy(in.pf) == 0);
+}
+
 /* destroy frees the file's pages although a descriptor is still open */
 static void destroy_with_fd_open(const struct kbase *kb)
 {
@@ -197,6 +267,8 @@ int main(void)
 	reserved(p);
 	noreserve(p);
 	CHECK(hugepool_destroy(p) == 0);
+	api_end(&kb);
+	inherited();
 	api_end(&kb);
 	destroy_with_fd_open(&kb);
 	return 0;
