@@ -474,13 +474,34 @@ static void unmap_pages(struct hp_arena *a, size_t first, size_t n)
 		size_t i;
 
 		for (i = first; i < first + n; i++)
-			if (a->slots[i].flags & HP_SLOT_F_PAGE)
-				hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-						 (off_t)a->slots[i].fpage << a->shift,
-						 (off_t)1 << a->shift);
+			if ((a->slots[i].flags & HP_SLOT_F_PAGE) &&
+			    hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					     (off_t)a->slots[i].fpage << a->shift,
+					     (off_t)1 << a->shift))
+				/* the page stays in the file, and the next
+				 * fault of this slot maps it again as if fresh
+				 * from the kernel: make it what that promises,
+				 * zero (found by tests/fault) */
+				memset(hp_slot_addr(a, i), 0, (size_t)1 << a->shift);
 	}
 	if (map_placeholder(a, first, n, false))
 		hp_sys_madvise(hp_slot_addr(a, first), n << a->shift, MADV_DONTNEED);
+}
+
+/* Undo a fault of [first, first + n) whose slots are not marked as holding
+ * pages yet: unmap_pages punches the file pages of marked slots only, so a
+ * shared pool kept the pages of a fault that failed after its fallocate
+ * (found by tests/fault: MADV_POPULATE_WRITE or the node check failing
+ * left them in the memfd until the pool was destroyed). */
+static void unfault_range(struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++)
+		a->slots[i].flags |= HP_SLOT_F_PAGE;
+	unmap_pages(a, first, n);
+	for (i = first; i < first + n; i++)
+		a->slots[i].flags &= (uint8_t)~HP_SLOT_F_PAGE;
 }
 
 struct policy_save {
@@ -561,7 +582,7 @@ static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, 
 	}
 	ret = hp_sys_madvise(addr, len, MADV_POPULATE_WRITE);
 	if (ret) {
-		unmap_pages(a, first, n);
+		unfault_range(a, first, n);
 		return ret;
 	}
 	return 0;
@@ -616,7 +637,7 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 				}
 			}
 			if (ret && i)
-				unmap_pages(a, first, i);
+				unfault_range(a, first, i);
 		}
 	} else {
 		if (pol == HUGEPOOL_POLICY_BIND)
@@ -636,7 +657,7 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 	if (n > ARRAY_SIZE(nodes_buf)) {
 		nodes = hp_meta_zalloc(n * sizeof(int));
 		if (!nodes) {
-			unmap_pages(a, first, n);
+			unfault_range(a, first, n);
 			return -ENOMEM;
 		}
 	}
@@ -653,7 +674,7 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 		}
 	}
 	if (ret) {
-		unmap_pages(a, first, n);
+		unfault_range(a, first, n);
 		if (nodes != nodes_buf)
 			hp_meta_free(nodes, n * sizeof(int));
 		return -ENOMEM;
@@ -1020,6 +1041,13 @@ static void shrink_back(struct hugepool *pool, size_t nr_before)
 		decay_some(root, 0, true, root->nr_huge_pages - nr_before);
 }
 
+/* For region.c: a failed hugepool_region_reserve gives back what its
+ * populate faulted (lock held). */
+void hp_pool_shrink_back(struct hugepool *pool, size_t nr_before)
+{
+	shrink_back(pool, nr_before);
+}
+
 static long decay_some(struct hugepool *pool, uint64_t now_ms, bool force, size_t limit)
 {
 	struct hp_arena *a = pool->arena;
@@ -1258,6 +1286,7 @@ int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		      size_t npages, size_t new_npages)
 {
+	size_t head_req = a->slots[first].req;	/* the block's, for an undo */
 	long dst;
 	size_t i;
 	int ret;
@@ -1304,7 +1333,14 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 					a->slots[e].owner = pool;
 					hp_pool_put_run(pool, a, (size_t)e, 1);
 				}
-				empty_insert(a, (size_t)dst, new_npages);
+				/* only the slots never filled go back to the empty
+				 * lists: those moved back from were vacated above,
+				 * and empty_take may have put a page in one of them
+				 * again. Found by tests/fault: inserting the whole
+				 * run made such a free page's slot EMPTY, and the
+				 * page was lost while still counted. */
+				empty_insert(a, (size_t)dst, npages);
+				empty_insert(a, (size_t)dst + npages + i, extra - i);
 				return ret;
 			}
 			a->slots[d].state = HP_SLOT_USED;
@@ -1335,6 +1371,15 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 					a->slots[e].owner = pool;
 				}
 			}
+			/* the block is as it was: its head slot lost its
+			 * description when it was vacated (found by
+			 * tests/fault: the block was no longer live and its
+			 * pages were never freed), and the slots never filled
+			 * are address space again */
+			a->slots[first].head = (uint32_t)first;
+			a->slots[first].run = (uint32_t)npages;
+			a->slots[first].req = head_req;
+			empty_insert(a, (size_t)dst + i, npages - i);
 			hp_pool_put_run(pool, a, (size_t)dst + npages, new_npages - npages);
 			return ret;
 		}
@@ -1507,7 +1552,11 @@ static struct hp_arena *arena_create(size_t shift, size_t nslots, bool base_page
 		if (hp_sys_ftruncate(fd, (off_t)len))
 			goto fail_slots;
 	}
-	empty_insert(a, 0, nslots);
+	/* the slot array is fresh zeroed memory, already all EMPTY: only the
+	 * run's two ends need writing (touching every slot of a 1 TiB window
+	 * cost each process ~0.5 ms before its first block) */
+	run_set_len(a, 0, nslots);
+	ext_link(a->empty_bins, HP_FREE_BINS_A, &a->slots[0], nslots);
 	arena_register(a, true);
 	return a;
 fail_slots:

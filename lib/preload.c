@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #ifndef MADV_WIPEONFORK
@@ -60,14 +61,21 @@
 				 __alignof__(long double) : 2 * sizeof(size_t))
 
 /* glibc's allocator under its exported internal names (libc.so ABI since
- * 2.0; not declared in any header). */
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *ptr);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *ptr, size_t size);
-extern void *__libc_memalign(size_t align, size_t size);
-extern void *__libc_valloc(size_t size);
-extern void *__libc_pvalloc(size_t size);
+ * 2.0; not declared in any header). noplt: the fast paths jump through the
+ * GOT entry directly instead of through a PLT stub that does the same, one
+ * indirect branch less per call (the library is linked -z now anyway). */
+#if defined(__x86_64__) || defined(__i386__)
+#define PL_NOPLT	__attribute__((noplt))
+#else
+#define PL_NOPLT
+#endif
+extern void *__libc_malloc(size_t size) PL_NOPLT;
+extern void __libc_free(void *ptr) PL_NOPLT;
+extern void *__libc_calloc(size_t n, size_t size) PL_NOPLT;
+extern void *__libc_realloc(void *ptr, size_t size) PL_NOPLT;
+extern void *__libc_memalign(size_t align, size_t size) PL_NOPLT;
+extern void *__libc_valloc(size_t size) PL_NOPLT;
+extern void *__libc_pvalloc(size_t size) PL_NOPLT;
 
 /*
  * The routing threshold: requests of at least this many bytes go to the
@@ -137,15 +145,30 @@ static bool listed(const char *s)
 	return false;
 }
 
+/*
+ * This file is also in the static archive that hugepool-ctl and the tests
+ * link; there it is part of the executable, and a libhugepool.so in
+ * LD_PRELOAD is another copy, not us. The executable's program headers
+ * (AT_PHDR) then lie in the object that holds this code. dladdr does not
+ * allocate.
+ */
+static bool in_executable(void)
+{
+	Dl_info self, exe;
+	void *phdr = (void *)getauxval(AT_PHDR);
+
+	return phdr && dladdr((void *)in_executable, &self) && dladdr(phdr, &exe) &&
+	       self.dli_fbase == exe.dli_fbase;
+}
+
 static bool preloaded(void)
 {
 	const char *v = getenv("LD_PRELOAD");
 	char buf[4096];
 
-	if (v && listed(v))
-		return true;
-	if (hp_sys_read_file("/etc/ld.so.preload", buf, sizeof(buf)) > 0 && listed(buf))
-		return true;
+	if ((v && listed(v)) ||
+	    (hp_sys_read_file("/etc/ld.so.preload", buf, sizeof(buf)) > 0 && listed(buf)))
+		return !in_executable();
 	return false;
 }
 
@@ -227,7 +250,7 @@ __attribute__((constructor(102))) static void pl_ctor(void)
 
 	if (!threshold())
 		pl_init();
-	if (__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&pl_active, __ATOMIC_RELAXED) || in_executable())
 		return;
 	pl_busy++;
 	if (dladdr((void *)pl_ctor, &info) && info.dli_fname)
@@ -249,6 +272,8 @@ static inline bool pl_ready(void)
 /* ------------------------------------------------------------------------
  * the pool side
  * ------------------------------------------------------------------------ */
+static void pl_decay_atfork_child(void);
+
 static hp_cold void fork_check_slow(void)
 {
 	/* first caller in this child re-arms the mark */
@@ -259,6 +284,9 @@ static hp_cold void fork_check_slow(void)
 	if (__atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED) == pl_fork_gen)
 		__atomic_add_fetch(&hp_fork_gen, 1, __ATOMIC_RELAXED);
 	pl_fork_gen = __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED);
+	pl_busy++;
+	pl_decay_atfork_child();
+	pl_busy--;
 }
 
 static inline void fork_check(void)
@@ -268,19 +296,23 @@ static inline void fork_check(void)
 }
 
 /*
- * The default pool, set up for life inside somebody else's program: it
- * starts no thread. The library returns unused surplus pages from a decay
- * thread; a thread the program did not create breaks what single-threaded
- * programs may rely on (glibc skips its malloc locks in fork when single-
- * threaded, so a fork from a signal handler that interrupted malloc works;
- * unshare(CLONE_NEWUSER) needs a single thread). So the pool's decay is
- * switched off and done here instead, as glibc trims its heap: on free,
- * at most once per HUGEPOOL_DECAY_MS, surplus pages that are free go back
- * (HUGEPOOL_DECAY_MS=0 and -1 keep their meaning: at once, never; neither
- * needs a thread).
+ * The default pool, set up for life inside somebody else's program. The
+ * library gives unused surplus pages back from a decay thread; but a
+ * thread the program did not create breaks what a single-threaded program
+ * may rely on: glibc skips its malloc locks in fork() when single-threaded,
+ * so a fork from a signal handler that interrupted malloc works (with a
+ * second thread it deadlocks, in glibc's arena locks as in ours), and
+ * unshare(CLONE_NEWUSER) wants a single thread. So while the program is
+ * single-threaded the pool's thread is off and decay is done here, the way
+ * glibc trims its heap: on free, at most once per HUGEPOOL_DECAY_MS, the
+ * free surplus pages go back. Once the program starts threads of its own
+ * (glibc never goes back to single-threaded), the library's decay thread
+ * takes over. HUGEPOOL_DECAY_MS=0 and -1 keep their meaning (at once,
+ * never) and need no thread either way.
  */
 static struct hugepool *pl_pool_ptr;	/* set once configured */
-static long pl_trim_period;		/* ms; 0: no trimming from here */
+static long pl_decay_ms;		/* > 0: decay by time, from here or by thread */
+static bool pl_decay_thread;		/* the library's decay thread is allowed */
 static uint64_t pl_next_trim;		/* hp_now_ms() of the next trim */
 
 static hp_cold struct hugepool *pl_pool_setup(void)
@@ -290,28 +322,53 @@ static hp_cold struct hugepool *pl_pool_setup(void)
 
 	if (!pool)
 		return NULL;
-	if (ms > 0) {
+	if (ms > 0 && !__atomic_load_n(&pl_decay_ms, __ATOMIC_RELAXED)) {
 		hugepool_set_decay_ms(pool, -1);
-		pl_trim_period = ms;
 		pl_next_trim = hp_now_ms() + (uint64_t)ms;
+		__atomic_store_n(&pl_decay_ms, ms, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&pl_pool_ptr, pool, __ATOMIC_RELEASE);
 	return pool;
 }
 
-/* after a free into pool (the default pool): time to give pages back? */
-static void pl_trim(struct hugepool *pool)
+/* Decay after a free into pool (lock not held): hand over to the library's
+ * thread once the program is multi-threaded, else trim by time. */
+static void pl_decay(struct hugepool *pool)
 {
-	uint64_t now, next = __atomic_load_n(&pl_next_trim, __ATOMIC_RELAXED);
+	uint64_t now, next;
+	long ms = __atomic_load_n(&pl_decay_ms, __ATOMIC_ACQUIRE);
 
-	if (pool != pl_pool_ptr || !pl_trim_period || !pool->surplus_huge_pages)
+	if (pool != pl_pool_ptr || ms <= 0)
+		return;
+	if (!__libc_single_threaded) {
+		if (!__atomic_exchange_n(&pl_decay_thread, true, __ATOMIC_ACQ_REL))
+			hugepool_set_decay_ms(pool, ms);
+		return;
+	}
+	/* unlocked peek: only a hint whether trimming can find anything */
+	if (__atomic_load_n(&pl_decay_thread, __ATOMIC_RELAXED) ||
+	    !__atomic_load_n(&pool->surplus_huge_pages, __ATOMIC_RELAXED))
 		return;
 	now = hp_now_ms();
-	if (now < next || !__atomic_compare_exchange_n(&pl_next_trim, &next,
-						       now + (uint64_t)pl_trim_period, false,
-						       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+	next = __atomic_load_n(&pl_next_trim, __ATOMIC_RELAXED);
+	if (now < next || !__atomic_compare_exchange_n(&pl_next_trim, &next, now + (uint64_t)ms,
+						       false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
 	hugepool_trim(pool);
+}
+
+/* In a child forked from a multi-threaded parent the library's decay
+ * thread is gone; if the child is single-threaded, decay comes back here. */
+static void pl_decay_atfork_child(void)
+{
+	struct hugepool *pool = pl_pool_ptr;
+	long ms = pl_decay_ms;
+
+	if (pool && ms > 0 && pl_decay_thread && __libc_single_threaded) {
+		hugepool_set_decay_ms(pool, -1);
+		pl_decay_thread = false;
+		pl_next_trim = hp_now_ms() + (uint64_t)ms;
+	}
 }
 
 /* A block from the default pool, or NULL with errno untouched (the caller
@@ -361,9 +418,10 @@ static hp_cold __attribute__((noinline)) void pool_free(struct hp_arena *a, void
 {
 	int saved = errno;
 
+	fork_check();
 	pl_busy++;
 	hp_free_in(a, ptr);
-	pl_trim(a->pool);
+	pl_decay(a->pool);
 	pl_busy--;
 	errno = saved;	/* free preserves errno (POSIX 2024, glibc >= 2.33) */
 }
@@ -395,13 +453,13 @@ static hp_cold size_t (*libc_usable_resolve(void))(void *)
 	if (dladdr1((void *)__libc_malloc, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm &&
 	    (h = dlopen(lm->l_name, RTLD_LAZY | RTLD_NOLOAD)))
 		fn = (size_t (*)(void *))dlsym(h, "malloc_usable_size");
-	pl_busy--;
 	if (fn == &malloc_usable_size)
 		fn = NULL;	/* never ourselves */
 	if (fn)
 		__atomic_store_n(&pl_libc_usable, fn, __ATOMIC_RELEASE);
 	else
 		hp_log(1, "cannot find glibc's malloc_usable_size: %s", dlerror());
+	pl_busy--;
 	return fn;
 }
 
@@ -448,7 +506,7 @@ PL_EXPORT void *malloc(size_t size)
 	return pl_malloc(size);
 }
 
-PL_EXPORT void free(void *ptr)
+static inline void pl_free(void *ptr)
 {
 	struct hp_arena *a;
 
@@ -461,6 +519,29 @@ PL_EXPORT void free(void *ptr)
 	}
 	pool_free(a, ptr);
 }
+
+PL_EXPORT void free(void *ptr)
+{
+	pl_free(ptr);
+}
+
+#if defined(__GLIBC_PREREQ) && __GLIBC_PREREQ(2, 43)
+/* C23's sized frees (glibc 2.43): glibc's own would hand a pool block to
+ * glibc's free. The size is a hint; the address decides. (Exported once
+ * lib/libhugepool.map lists them.) */
+PL_EXPORT void free_sized(void *ptr, size_t size)
+{
+	(void)size;
+	pl_free(ptr);
+}
+
+PL_EXPORT void free_aligned_sized(void *ptr, size_t align, size_t size)
+{
+	(void)align;
+	(void)size;
+	pl_free(ptr);
+}
+#endif
 
 static hp_cold void *calloc_slow(size_t n, size_t size, size_t total)
 {

@@ -40,8 +40,10 @@ static inline void *pt_sym(const char *name)
 	return dlsym(RTLD_DEFAULT, name);
 }
 
-/* The pool owning p, or NULL (glibc memory, or no library). */
-static inline struct hugepool *pt_owner(const void *p)
+/* The pool owning p, or NULL (glibc memory, or no library). Not a const
+ * pointer: GCC would take a fresh block passed here for a read of
+ * uninitialised memory. */
+static inline struct hugepool *pt_owner(void *p)
 {
 	static struct hugepool *(*fn)(const void *);
 
@@ -117,9 +119,47 @@ static inline long pt_free_pages(void)
 	return kernel_counter(HUGE_2M, "free_hugepages");
 }
 
-/* Wait up to 10 s for free_hugepages to be back at base. More than base
+/* What else on the machine holds huge pages, listed on stderr: processes
+ * other than this one with hugetlb mappings or hugetlb memfds (whose pages
+ * need no mapping), and files on hugetlbfs mounts. Returns how many. They
+ * explain a free_hugepages below the baseline on a machine where other
+ * work runs (never in CI, where the tests run alone). */
+static inline int pt_other_holders(void)
+{
+	char cmd[1024];
+	FILE *f;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd),
+		 "for d in /proc/[0-9]*; do p=${d#/proc/}; [ \"$p\" = %d ] && continue; "
+		 "h=$(awk '/_Hugetlb:/ { s += $2 } END { print s + 0 }' $d/smaps_rollup 2>/dev/null); "
+		 "[ \"${h:-0}\" -gt 0 ] && echo \"pid $p $(cat $d/comm 2>/dev/null): $h kB mapped\"; "
+		 "for fd in $d/fd/*; do case $(readlink $fd 2>/dev/null) in /memfd:*) "
+		 "[ \"$(stat -L -c %%o $fd 2>/dev/null)\" -ge 2097152 ] 2>/dev/null && "
+		 "echo \"pid $p $(cat $d/comm 2>/dev/null): hugetlb memfd $(readlink $fd)\";; esac; done; "
+		 "done 2>/dev/null; "
+		 "for m in $(awk '$3 == \"hugetlbfs\" { print $2 }' /proc/mounts); do "
+		 "[ -n \"$(find $m -type f -size +0 2>/dev/null | head -1)\" ] && echo \"files on hugetlbfs $m\"; "
+		 "done",
+		 (int)getpid());
+	f = popen(cmd, "r");
+	if (!f)
+		return 0;
+	while (fgets(cmd, sizeof(cmd), f)) {
+		fprintf(stderr, "  huge pages held elsewhere: %s", cmd);
+		n++;
+	}
+	pclose(f);
+	return n;
+}
+
+/*
+ * Wait up to 10 s for free_hugepages to be back at base. More than base
  * is not ours to explain: another process on the machine gave pages back
- * (a test can only hold pages, never free someone else's). */
+ * (a test can only hold pages, never free someone else's). Less, when
+ * other processes hold huge pages, is reported but fails only under
+ * HUGEPOOL_TEST_REQUIRE (CI runs the tests alone).
+ */
 static inline bool pt_baseline_ok(long base, const char *what)
 {
 	double t0 = pt_now();
@@ -139,6 +179,11 @@ static inline bool pt_baseline_ok(long base, const char *what)
 		usleep(20000);
 	}
 	fprintf(stderr, "%s: free_hugepages %ld, baseline %ld\n", what, now, base);
+	if (pt_other_holders() && !test_require()) {
+		fprintf(stderr, "%s: other processes hold huge pages: baseline not verifiable here\n",
+			what);
+		return true;
+	}
 	return false;
 }
 

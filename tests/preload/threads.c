@@ -18,6 +18,11 @@
  *  tsd   a pthread key destructor (what C++ thread_local destructors
  *        become) frees a huge block after the thread's own exit path;
  *        also a block allocated on one thread and freed after it exited.
+ *  decay (HUGEPOOL_DECAY_MS=200) a single-threaded program stays single-
+ *        threaded: the preload starts no decay thread, and gives freed
+ *        surplus pages back on a later free once the decay time passed;
+ *        once the program has threads of its own, the library's decay
+ *        thread returns them with no allocator call at all.
  */
 #include "preload-test.h"
 
@@ -270,6 +275,80 @@ static int test_tsd(void)
 	return failures ? T_FAIL : T_PASS;
 }
 
+/* ---------------------------------------------------------------- decay */
+static int threads_now(void)
+{
+	char *st = pt_slurp("/proc/self/status"), *p;
+	int n = -1;
+
+	if (st && (p = strstr(st, "Threads:")))
+		n = atoi(p + 8);
+	free(st);
+	return n;
+}
+
+static size_t pool_nr(void)
+{
+	struct hugepool_counters c;
+
+	return pt_counters(&c) ? 0 : c.nr_pages;
+}
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+static int test_decay(void)
+{
+	void *b[8];
+	pthread_t t;
+	size_t held;
+	double t0;
+
+	for (int i = 0; i < 8; i++) {
+		b[i] = malloc(4 * MB);
+		CHECK(b[i]);
+		memset(b[i], 1, 4 * MB);
+	}
+	for (int i = 0; i < 8; i++)
+		free(b[i]);
+	held = pool_nr();
+	usleep(500 * 1000);
+	printf("single-threaded: %zu pages held after the frees, threads %d\n", held, threads_now());
+	if (threads_now() != 1)
+		FAILF("the preload started a thread in a single-threaded program (%d threads)",
+		      threads_now());
+	if (!held)
+		FAILF("no pages held right after the frees (decay 200 ms)");
+	/* a later free, past the decay time, gives the free surplus back */
+	b[0] = malloc(T);
+	free(b[0]);
+	printf("after a free past the decay time: %zu pages held\n", pool_nr());
+	if (pool_nr() > 1)
+		FAILF("%zu pages still held after a free past the decay time", pool_nr());
+
+	/* the program goes multi-threaded: the library's decay thread works */
+	CHECK(pthread_create(&t, NULL, idle_thread, NULL) == 0);
+	for (int i = 0; i < 8; i++) {
+		b[i] = malloc(4 * MB);
+		CHECK(b[i]);
+		memset(b[i], 1, 4 * MB);
+	}
+	for (int i = 0; i < 8; i++)
+		free(b[i]);
+	t0 = pt_now();
+	while (pool_nr() > 1 && pt_now() - t0 < 5)
+		usleep(20000);
+	printf("multi-threaded: pages held %zu after %.2f s without allocator calls\n", pool_nr(),
+	       pt_now() - t0);
+	if (pool_nr() > 1)
+		FAILF("the decay thread did not give the pages back");
+	return failures ? T_FAIL : T_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "exit";
@@ -300,6 +379,8 @@ int main(int argc, char **argv)
 			ret = test_race();
 		else if (!strcmp(what, "tsd"))
 			ret = test_tsd();
+		else if (!strcmp(what, "decay"))
+			ret = test_decay();
 		else
 			ret = T_FAIL;
 		fflush(NULL);
