@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hpb.h - hugepool-bench: hugepool against the allocators a user would
+ * pick instead, side by side in one run.
+ *
+ * The parent process (hpb-main.c) never allocates anything under test. For
+ * every figure it starts a worker: this same executable, exec'd with
+ * --worker SCENARIO PEER and the peer's environment (LD_PRELOAD,
+ * GLIBC_TUNABLES, MIMALLOC_*), so that a peer which replaces or tunes the
+ * process malloc gets a process of its own, and every huge page a worker
+ * took goes back to the kernel when it exits. The worker prints its
+ * results as lines on stdout (hpb-run.c):
+ *
+ *	v METRIC VALUE		one measurement
+ *	pages METRIC TEXT	what the memory was backed by (smaps)
+ *	note TEXT		anything the reader should know
+ *
+ * The executable is not linked against libhugepool: linking it would put
+ * the library's malloc wrappers in front of glibc's in every worker, the
+ * glibc baselines included. Workers that measure the API dlopen it
+ * (hpb-peers.c); the preload peer preloads it.
+ *
+ * Files: hpb-main.c (options, the loop over scenarios and peers),
+ * hpb-run.c (workers), hpb-peers.c (the peers, both sides), hpb-util.c
+ * (clocks, statistics, /proc and /sys), hpb-report.c (tables, CSV, chart),
+ * hpb-scen-*.c (one scenario each).
+ */
+#ifndef HPB_H
+#define HPB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define KB		(1UL << 10)
+#define MB		(1UL << 20)
+#define GB		(1UL << 30)
+#define HPB_MAX_RUNS	64
+#define HPB_MAX_METRICS	16
+#define HPB_MAX_PEERS	16
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------
+ * options (hpb-main.c), shared by the parent and its workers
+ * ------------------------------------------------------------------------ */
+enum hpb_clock {
+	HPB_CLOCK_CPU,		/* CLOCK_PROCESS_CPUTIME_ID: robust on a busy machine */
+	HPB_CLOCK_WALL,		/* CLOCK_MONOTONIC */
+};
+
+struct hpb_opts {
+	int runs;
+	enum hpb_clock clock;
+	const char *lib;		/* libhugepool.so.N: dlopen'd, preloaded */
+	size_t tlb_sizes[4];
+	int ntlb;
+	bool tlb_sizes_given;
+	size_t waste_live;		/* waste: live bytes of the workload */
+	int small_threads;
+	unsigned long small_ops;
+	int timeout;			/* seconds per worker */
+	bool verbose;
+	/* worker only */
+	int run;			/* which run this worker is (seeds) */
+	size_t size;			/* tlb: bytes to chase over */
+	int perm_fd;			/* tlb: memfd of the successor array */
+};
+
+extern struct hpb_opts hpb_opt;
+
+/* ------------------------------------------------------------------------
+ * peers (hpb-peers.c)
+ * ------------------------------------------------------------------------ */
+enum hpb_kind {
+	HPB_HUGEPOOL,		/* hugepool_malloc on a pool of page_size pages */
+	HPB_HUGEPOOL_PRELOAD,	/* malloc under LD_PRELOAD=libhugepool.so */
+	HPB_GLIBC,		/* malloc, with env (GLIBC_TUNABLES) */
+	HPB_PRELOAD,		/* malloc under LD_PRELOAD=lib, with env */
+	HPB_HUGETLBFS,		/* libhugetlbfs get_hugepage_region */
+	HPB_MMAP,		/* raw mmap of page_size pages */
+};
+
+struct hpb_peer {
+	const char *name;	/* as on the command line and in the CSV */
+	const char *desc;	/* one line for the report */
+	enum hpb_kind kind;
+	const char *soname;	/* library to preload or dlopen */
+	const char *env[3];	/* NAME=VALUE set in the worker */
+	size_t page_size;	/* huge page size it needs (0: none) */
+	/* parent side, filled by hpb_peers_probe() */
+	bool available;
+	char why[96];		/* why not available */
+	char path[256];		/* resolved library */
+};
+
+/* a competitor: not hugepool itself, not a raw mmap floor or ceiling */
+static inline bool hpb_is_rival(const struct hpb_peer *p)
+{
+	return p->kind == HPB_GLIBC || p->kind == HPB_PRELOAD || p->kind == HPB_HUGETLBFS;
+}
+
+extern struct hpb_peer hpb_peers[];
+extern const int hpb_npeers;
+
+void hpb_peers_probe(void);
+struct hpb_peer *hpb_peer_find(const char *name);
+int hpb_peer_index(const struct hpb_peer *p);
+const char *hpb_find_library(const char *soname, char *buf, size_t len);
+
+/*
+ * The worker's allocator: whatever the peer is, blocks come from
+ * hpb_alloc() and go back with hpb_free() (which is told the size, for
+ * munmap). hpb_worker_setup() makes it and checks that the peer really is
+ * in place (that the preloaded library's malloc is the one called).
+ */
+struct hpb_alloc {
+	const struct hpb_peer *peer;
+	void *(*alloc)(struct hpb_alloc *a, size_t size);
+	void (*free)(struct hpb_alloc *a, void *p, size_t size);
+	struct hugepool *pool;		/* HPB_HUGEPOOL */
+	size_t page_size;		/* HPB_MMAP, HPB_HUGEPOOL */
+};
+
+int hpb_worker_setup(struct hpb_alloc *a, const struct hpb_peer *peer);
+
+static inline void *hpb_alloc(struct hpb_alloc *a, size_t size)
+{
+	return a->alloc(a, size);
+}
+
+static inline void hpb_free(struct hpb_alloc *a, void *p, size_t size)
+{
+	a->free(a, p, size);
+}
+
+/* Map len bytes of page_size pages (4 KiB: THP off), populated or not;
+ * NULL on failure. */
+void *hpb_mmap(size_t len, size_t page_size, bool populate);
+void hpb_munmap(void *p, size_t len, size_t page_size);
+
+/* libhugepool, dlopen'd by workers that measure the API */
+struct hugepool_config;
+struct hugepool_counters;
+struct hugepool_region;
+struct io_uring;
+struct hpb_hugepool_api {
+	const char *(*version)(void);
+	struct hugepool *(*create)(const struct hugepool_config *cfg);
+	int (*destroy)(struct hugepool *pool);
+	void *(*malloc)(struct hugepool *pool, size_t size);
+	void (*free)(void *ptr);
+	size_t (*page_size)(const struct hugepool *pool);
+	int (*counters)(const struct hugepool *pool, int node, struct hugepool_counters *out);
+	struct hugepool_region *(*region_reserve)(struct hugepool *pool, size_t size,
+						  unsigned int flags);
+	void *(*region_addr)(const struct hugepool_region *r);
+	int (*region_free)(struct hugepool_region *r);
+	int (*uring_register)(struct io_uring *ring, struct hugepool_region *r, size_t buf_size);
+	int (*uring_unregister)(struct io_uring *ring, struct hugepool_region *r);
+	int (*stats_print)(const struct hugepool *pool, int fd, unsigned int flags);
+};
+
+extern struct hpb_hugepool_api hpb_hp;
+int hpb_hugepool_load(void);
+
+/* ------------------------------------------------------------------------
+ * scenarios (hpb-scen-*.c) and their metrics
+ * ------------------------------------------------------------------------ */
+struct hpb_metric {
+	char name[24];		/* "tlb-1G" */
+	char title[96];
+	const char *unit;
+	bool higher_better;
+	const char *ref;	/* peer the ratios are taken against */
+};
+
+struct hpb_scenario {
+	const char *name;
+	const char *title;
+	/* parent: set up metrics and whatever the workers need; < 0 skips */
+	int (*prepare)(void);
+	/* parent: does peer take part, and with what (args for the worker) */
+	bool (*applies)(const struct hpb_peer *peer);
+	/* parent: 2 MiB and 1 GiB pages a worker of this peer needs for the
+	 * job of metric index job (-1: one worker for every metric) */
+	void (*needs)(const struct hpb_peer *peer, int job, size_t *n2m, size_t *n1g);
+	/* parent: workers per run: 1 (one job does all metrics) or more */
+	int (*jobs)(void);
+	/* parent: runs within one worker (tlb, uring) instead of one per run */
+	bool inner_runs;
+	/* parent: workers per peer are runs x run_factor (0: 1) */
+	int run_factor;
+	/* parent: extra argv for job (NULL-terminated into argv) */
+	void (*job_args)(int job, char **argv, int max);
+	/* worker */
+	int (*worker)(struct hpb_alloc *a, int job);
+	/* parent: the target lines */
+	void (*verdict)(FILE *out);
+	void (*cleanup)(void);
+};
+
+extern const struct hpb_scenario hpb_scen_first_write, hpb_scen_tlb, hpb_scen_churn,
+	hpb_scen_waste, hpb_scen_small, hpb_scen_uring;
+
+/* the results store (hpb-report.c) */
+struct hpb_series {
+	double v[HPB_MAX_RUNS];
+	int n;
+	char pages[48];		/* page sizes that backed the memory */
+	char status[112];	/* "" or why there is no figure */
+};
+
+int hpb_metric_add(const char *name, const char *title, const char *unit,
+		   bool higher_better, const char *ref);
+int hpb_metric_find(const char *name);
+struct hpb_metric *hpb_metric(int m);
+int hpb_nmetrics(void);
+const char *hpb_metric_scenario(int m);
+void hpb_set_scenario(const char *name);
+struct hpb_series *hpb_series(int metric, int peer);
+double hpb_series_median(const struct hpb_series *s);
+double hpb_series_min(const struct hpb_series *s);
+double hpb_series_max(const struct hpb_series *s);
+/* cost of peer relative to ref: > 1 means ref (hugepool) is better; 0 if
+ * either has no figure */
+double hpb_ratio(int metric, int peer, int ref);
+
+/*
+ * "ahead of every peer" for metric m: the best rival's median against the
+ * reference's; prints the target line. A miss whose [min .. max] ranges
+ * overlap is called a tie, so that the reader can tell noise from a loss.
+ */
+void hpb_verdict_ahead(FILE *out, int metric, const char *what);
+void hpb_report_scenario(FILE *out, const struct hpb_scenario *s);
+void hpb_report_summary(FILE *out);
+int hpb_report_csv(const char *path);
+int hpb_report_plot(const char *path, const char *title);
+
+/* ------------------------------------------------------------------------
+ * workers (hpb-run.c)
+ * ------------------------------------------------------------------------ */
+/* Run one worker; its figures go into the store. */
+void hpb_run_worker(const struct hpb_scenario *s, struct hpb_peer *peer, int job, int run);
+/* Worker side: report. */
+void hpb_emit(const char *metric, double value);
+void hpb_emit_pages(const char *metric, const char *text);
+void hpb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the reason this worker has no figure (then return non-zero) */
+void hpb_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hpb_print_notes(FILE *out);
+int hpb_worker_main(const char *scen, const char *peer, int job);
+const char *hpb_self(void);
+
+/* ------------------------------------------------------------------------
+ * utilities (hpb-util.c)
+ * ------------------------------------------------------------------------ */
+double hpb_now(void);			/* seconds, on the chosen clock */
+double hpb_wall(void);			/* seconds, CLOCK_MONOTONIC */
+int hpb_cmp_double(const void *a, const void *b);
+double hpb_median(const double *v, int n);
+
+static inline uint64_t hpb_rand(uint64_t *s)
+{
+	/* splitmix64 */
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* log-uniform in [lo, hi] */
+size_t hpb_rand_size(uint64_t *s, size_t lo, size_t hi);
+
+/* free huge pages of a size in the kernel pool (0 if none) */
+long hpb_free_huge(size_t page_size);
+long hpb_total_huge(size_t page_size);
+double hpb_loadavg(void);
+/* a field of /proc/self/status in bytes (kB lines), -1 if missing */
+long hpb_status_bytes(const char *field);
+/* a field of /proc/self/smaps_rollup in bytes */
+long hpb_rollup_bytes(const char *field);
+
+/*
+ * What backs [addr, addr + len) (from /proc/self/smaps): bytes on 4 KiB
+ * pages, on transparent huge pages, on hugetlb 2 MiB and 1 GiB pages.
+ */
+struct hpb_backing {
+	size_t b4k, thp, h2m, h1g;
+};
+void hpb_backing_add(struct hpb_backing *b, const void *addr, size_t len);
+/* "2M 100%", "4K 60% THP 40%" */
+const char *hpb_backing_str(const struct hpb_backing *b, char *buf, size_t len);
+
+void hpb_print_machine(FILE *out);
+const char *hpb_size_str(size_t n, char *buf, size_t len);
+int hpb_parse_size(const char *s, size_t *out);
+
+#endif /* HPB_H */
