@@ -192,8 +192,18 @@ ensure_kernel() {
 	dl=$(mktemp -d "$cache/dl.XXXXXX")
 	chmod 755 "$dl"
 	if ! (cd "$dl" && apt-get download -qq -o APT::Sandbox::User=root "$pkg" >&2); then
-		rm -rf "$dl"
-		unavailable "apt-get download $pkg failed"
+		# stale package lists name a version the archive no longer has:
+		# update them once and ask again
+		if ((!apt_updated)) && [[ $(id -u) == 0 ]]; then
+			apt_update_once
+			[[ -n ${HUGEPOOL_NUMA_KERNEL_PKG:-} ]] ||
+				pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+					sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n 1)
+		fi
+		if ! (cd "$dl" && apt-get download -qq -o APT::Sandbox::User=root "$pkg" >&2); then
+			rm -rf "$dl"
+			unavailable "apt-get download $pkg failed"
+		fi
 	fi
 	rm -rf "$cache/kernel.new"
 	dpkg -x "$dl"/*.deb "$cache/kernel.new" || { rm -rf "$dl"; die "dpkg -x failed"; }
