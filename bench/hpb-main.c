@@ -6,7 +6,7 @@
  * Within a scenario, each run starts one worker per peer, in an order that
  * reverses from one run to the next (ABBA), so that a machine that gets
  * busier or quieter during the run moves every peer's median alike. A
- * scenario whose setup is expensive (tlb, uring) does its runs inside one
+ * scenario whose setup costs more than a run (uring) does its runs inside one
  * worker per peer instead. Every figure is the median of its runs, shown
  * with [min .. max].
  *
@@ -186,6 +186,8 @@ static void run_scenario(const struct hpb_scenario *s)
 			if (!s->applies(&hpb_peers[i]))
 				continue;
 			for (j = 0; j < njobs; j++) {
+				if (s->applies_job && !s->applies_job(&hpb_peers[i], j))
+					continue;
 				hpb_opt.run = r;
 				hpb_run_worker(s, &hpb_peers[i], j, r);
 			}
@@ -203,7 +205,7 @@ static void run_scenario(const struct hpb_scenario *s)
 
 enum {
 	OPT_CLOCK = 256, OPT_TLB, OPT_WASTE, OPT_SMALL_T, OPT_SMALL_N, OPT_LIB, OPT_TIMEOUT,
-	OPT_WORKER, OPT_JOB, OPT_SIZE, OPT_PERM, OPT_RUN,
+	OPT_WORKER, OPT_JOB, OPT_SIZE, OPT_PERM, OPT_RUN, OPT_PAIR,
 };
 
 int main(int argc, char **argv)
@@ -230,6 +232,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "perm-fd", required_argument, NULL, OPT_PERM },
 		{ "run", required_argument, NULL, OPT_RUN },
+		{ "pair", no_argument, NULL, OPT_PAIR },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *csv = NULL, *plot = NULL, *peers = NULL, *worker = NULL;
@@ -298,6 +301,7 @@ int main(int argc, char **argv)
 		case OPT_SIZE: hpb_opt.size = strtoull(optarg, NULL, 10); break;
 		case OPT_PERM: hpb_opt.perm_fd = atoi(optarg); break;
 		case OPT_RUN: hpb_opt.run = atoi(optarg); break;
+		case OPT_PAIR: hpb_opt.pair = true; break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -257,6 +257,7 @@ int hpb_hugepool_load(void)
 	SYM(region_addr, "hugepool_region_addr");
 	SYM(region_free, "hugepool_region_free");
 	SYM(stats_print, "hugepool_stats_print");
+	SYM(trim, "hugepool_trim");
 #undef SYM
 	/* built without liburing these fail with -ENOSYS; absent is fine */
 	*(void **)&hpb_hp.uring_register = dlsym(h, "hugepool_uring_register");

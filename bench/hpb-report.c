@@ -105,7 +105,7 @@ double hpb_ratio(int metric, int peer, int ref)
 	const struct hpb_series *p = &series[metric][peer], *r = &series[metric][ref];
 	double a, b;
 
-	if (!p->n || !r->n || ref < 0)
+	if (!p->n || !r->n || ref < 0 || metrics[metric].aux)
 		return 0;
 	a = hpb_series_median(p);
 	b = hpb_series_median(r);
@@ -129,6 +129,11 @@ static int prec(double v)
 	return a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
 }
 
+/* the metrics of the tables, the summary and the chart */
+#define for_each_shown(m) \
+	for ((m) = 0; (m) < nmetrics; (m)++) \
+		if (!metrics[(m)].aux)
+
 static const char *peer_status(const struct hpb_peer *p, const struct hpb_series *s)
 {
 	if (!p->available)
@@ -149,7 +154,7 @@ void hpb_report_scenario(FILE *out, const struct hpb_scenario *sc)
 		const struct hpb_metric *mt = &metrics[m];
 		int ref = ref_of(m);
 
-		if (strcmp(metric_scen[m], sc->name))
+		if (strcmp(metric_scen[m], sc->name) || mt->aux)
 			continue;
 		fprintf(out, "\n-- %s: %s\n   %s, %s is better; ratio: cost relative to %s (> 1: %s is better)\n",
 			mt->name, mt->title, mt->unit, mt->higher_better ? "higher" : "lower",
@@ -235,24 +240,25 @@ void hpb_report_summary(FILE *out)
 
 	fprintf(out, "\n== summary: cost of each peer relative to hugepool (median of each; > 1: hugepool is better)\n");
 	fprintf(out, "%-17s", "peer");
-	for (m = 0; m < nmetrics; m++)
+	for_each_shown(m)
 		fprintf(out, " %12s", short_name(&metrics[m]));
 	fprintf(out, "\n");
 	for (i = 0; i < hpb_npeers; i++) {
 		const struct hpb_peer *p = &hpb_peers[i];
 		bool any = false;
 
-		for (m = 0; m < nmetrics; m++)
+		for_each_shown(m)
 			any |= series[m][i].n > 0;
 		if (!any && p->available)
 			continue;
 		fprintf(out, "%-17s", p->name);
-		for (m = 0; m < nmetrics; m++) {
+		for_each_shown(m) {
 			const struct hpb_series *s = &series[m][i];
 			double r = hpb_ratio(m, i, ref_of(m));
 
 			if (!p->available)
-				fprintf(out, " %12s", "n/i");
+				fprintf(out, " %12s", !strncmp(p->why, "not installed", 13) ? "n/i" :
+					!strncmp(p->why, "left out", 8) ? "out" : "n/a");
 			else if (r > 0)
 				fprintf(out, " %12.2f", r);
 			else if (s->n)
@@ -265,25 +271,26 @@ void hpb_report_summary(FILE *out)
 		fprintf(out, "\n");
 	}
 	fprintf(out, "reference per column:");
-	for (m = 0; m < nmetrics; m++)
+	for_each_shown(m)
 		fprintf(out, " %s=%s", metrics[m].name, metrics[m].ref);
-	fprintf(out, "\n(n/i: not installed; skip: not enough free huge pages or not applicable; -: not measured)\n");
+	fprintf(out, "\n(n/i: not installed; n/a: not available here; out: left out by --peers; skip: not enough\n"
+		" free huge pages when it was its turn; FAIL: the worker failed; -: does not apply)\n");
 	fprintf(out, "medians:\n%-17s", "peer");
-	for (m = 0; m < nmetrics; m++)
+	for_each_shown(m)
 		fprintf(out, " %12s", short_name(&metrics[m]));
 	fprintf(out, "\n%-17s", "(unit)");
-	for (m = 0; m < nmetrics; m++)
+	for_each_shown(m)
 		fprintf(out, " %12s", metrics[m].unit);
 	fprintf(out, "\n");
 	for (i = 0; i < hpb_npeers; i++) {
 		bool any = false;
 
-		for (m = 0; m < nmetrics; m++)
+		for_each_shown(m)
 			any |= series[m][i].n > 0;
 		if (!any)
 			continue;
 		fprintf(out, "%-17s", hpb_peers[i].name);
-		for (m = 0; m < nmetrics; m++) {
+		for_each_shown(m) {
 			const struct hpb_series *s = &series[m][i];
 			double md = hpb_series_median(s);
 
@@ -406,7 +413,7 @@ int hpb_report_plot(const char *path, const char *title)
 	for (i = 0; i < hpb_npeers; i++) {
 		bool any = false;
 
-		for (m = 0; m < nmetrics; m++)
+		for_each_shown(m)
 			any |= hpb_ratio(m, i, ref_of(m)) > 0;
 		if (any)
 			used[npeers++] = i;
@@ -419,8 +426,13 @@ int hpb_report_plot(const char *path, const char *title)
 	for (i = 0; i < npeers; i++)
 		fprintf(f, " %s", hpb_peers[used[i]].name);
 	fprintf(f, "\n");
-	for (m = 0; m < nmetrics; m++) {
-		fprintf(f, "%s", metrics[m].name);
+	for_each_shown(m) {
+		/* a quoted label: the metric, and its reference when it is not
+		 * hugepool itself */
+		if (strcmp(metrics[m].ref, "hugepool"))
+			fprintf(f, "\"%s\\n(vs %s)\"", metrics[m].name, metrics[m].ref);
+		else
+			fprintf(f, "\"%s\"", metrics[m].name);
 		for (i = 0; i < npeers; i++) {
 			double r = hpb_ratio(m, used[i], ref_of(m));
 
@@ -452,6 +464,7 @@ int hpb_report_plot(const char *path, const char *title)
 	fprintf(f, "set key outside right top vertical\n");
 	fprintf(f, "set datafile missing 'NaN'\n");
 	fprintf(f, "set xtics nomirror\n");
+	fprintf(f, "set bmargin 5\n");
 	fprintf(f, "plot 1 notitle with lines lw 2 lc rgb 'black'");
 	for (col = 2; col < npeers + 2; col++)
 		fprintf(f, ", '%s' using %d:xtic(1) title columnheader(%d) lc rgb '%s'", data, col,

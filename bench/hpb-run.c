@@ -60,6 +60,9 @@ void hpb_emit_pages(const char *metric, const char *text)
 }
 
 static void say(const char *what, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void say(const char *what, const char *fmt, va_list ap)
 {
 	char buf[512];
 
@@ -253,11 +256,13 @@ void hpb_run_worker(const struct hpb_scenario *s, struct hpb_peer *peer, int job
 	free2m = hpb_free_huge(2 * MB);
 	free1g = hpb_free_huge(GB);
 	if ((long)n2m > free2m) {
-		set_status(ms, nms, pi, "skipped: needs %zu free 2 MiB pages, %ld free", n2m, free2m);
+		set_status(ms, nms, pi, "skipped: needs %zu free 2 MiB page%s, %ld free", n2m,
+			   n2m == 1 ? "" : "s", free2m);
 		return;
 	}
 	if ((long)n1g > free1g) {
-		set_status(ms, nms, pi, "skipped: needs %zu free 1 GiB pages, %ld free", n1g, free1g);
+		set_status(ms, nms, pi, "skipped: needs %zu free 1 GiB page%s, %ld free", n1g,
+			   n1g == 1 ? "" : "s", free1g);
 		return;
 	}
 

@@ -14,6 +14,7 @@
  *	v METRIC VALUE		one measurement
  *	pages METRIC TEXT	what the memory was backed by (smaps)
  *	note TEXT		anything the reader should know
+ *	fail TEXT		why there is no figure (it then exits 1)
  *
  * The executable is not linked against libhugepool: linking it would put
  * the library's malloc wrappers in front of glibc's in every worker, the
@@ -65,6 +66,7 @@ struct hpb_opts {
 	int run;			/* which run this worker is (seeds) */
 	size_t size;			/* tlb: bytes to chase over */
 	int perm_fd;			/* tlb: memfd of the successor array */
+	bool pair;			/* tlb: hugepool and raw mmap, paired */
 };
 
 extern struct hpb_opts hpb_opt;
@@ -158,6 +160,7 @@ struct hpb_hugepool_api {
 	int (*region_free)(struct hugepool_region *r);
 	int (*uring_register)(struct io_uring *ring, struct hugepool_region *r, size_t buf_size);
 	int (*uring_unregister)(struct io_uring *ring, struct hugepool_region *r);
+	long (*trim)(struct hugepool *pool);
 	int (*stats_print)(const struct hugepool *pool, int fd, unsigned int flags);
 };
 
@@ -173,6 +176,8 @@ struct hpb_metric {
 	const char *unit;
 	bool higher_better;
 	const char *ref;	/* peer the ratios are taken against */
+	bool aux;		/* a scenario's own (its verdict prints it): not
+				 * in the tables, the summary or the chart */
 };
 
 struct hpb_scenario {
@@ -180,14 +185,16 @@ struct hpb_scenario {
 	const char *title;
 	/* parent: set up metrics and whatever the workers need; < 0 skips */
 	int (*prepare)(void);
-	/* parent: does peer take part, and with what (args for the worker) */
+	/* parent: does peer take part */
 	bool (*applies)(const struct hpb_peer *peer);
+	/* parent: and in job (NULL: every job) */
+	bool (*applies_job)(const struct hpb_peer *peer, int job);
 	/* parent: 2 MiB and 1 GiB pages a worker of this peer needs for the
 	 * job of metric index job (-1: one worker for every metric) */
 	void (*needs)(const struct hpb_peer *peer, int job, size_t *n2m, size_t *n1g);
 	/* parent: workers per run: 1 (one job does all metrics) or more */
 	int (*jobs)(void);
-	/* parent: runs within one worker (tlb, uring) instead of one per run */
+	/* parent: runs within one worker (uring) instead of one per run */
 	bool inner_runs;
 	/* parent: workers per peer are runs x run_factor (0: 1) */
 	int run_factor;

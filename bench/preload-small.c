@@ -96,8 +96,12 @@ static void *work_thread(void *arg)
 	}
 	pthread_barrier_wait(&start);
 	w->cpu = thread_cpu();
+	/* the random state lives on this thread's stack while measuring:
+	 * the workers' structs sit side by side, and a shared cache line
+	 * would measure false sharing that moves with the heap layout */
+	uint64_t seed = w->seed;
 	for (unsigned long k = 0; k < w->ops; k++) {
-		uint64_t r = xorshift(&w->seed);
+		uint64_t r = xorshift(&seed);
 		unsigned int i = (unsigned int)(r % w->slots);
 		unsigned char *p = slot[i];
 
@@ -106,16 +110,16 @@ static void *work_thread(void *arg)
 		switch ((r >> 32) % 16) {
 		case 0:	/* calloc: 1/16 */
 			free(p);
-			len[i] = pick(&w->seed);
+			len[i] = pick(&seed);
 			p = calloc(1, len[i]);
 			break;
 		case 1:	/* realloc: 1/16 */
-			len[i] = pick(&w->seed);
+			len[i] = pick(&seed);
 			p = realloc(p, len[i]);
 			break;
 		default:
 			free(p);
-			len[i] = pick(&w->seed);
+			len[i] = pick(&seed);
 			p = malloc(len[i]);
 			break;
 		}

@@ -351,6 +351,22 @@ static void free_insert(struct hugepool *pool, struct hp_arena *a, size_t first,
 	ext_link(fl->bins, HP_FREE_BINS, &a->slots[first], n);
 }
 
+/* Put back a leftover piece of a carved free extent: its slots are FREE,
+ * the pool's, on node already, and its neighbours are the carved part and
+ * whatever bordered the extent (never free of the same pool and node:
+ * extents are kept coalesced), so only the ends and the list change.
+ * Rewriting every slot here made a pair's cost grow with the extent. */
+static void free_relink(struct hugepool *pool, struct hp_arena *a, size_t first,
+			size_t n, int node, uint32_t stamp)
+{
+	struct hp_freelist *fl = &pool->freelists[node < 0 ? 0 : node];
+
+	fl->pages += n;
+	run_set_len(a, first, n);
+	a->slots[first].stamp = stamp;
+	ext_link(fl->bins, HP_FREE_BINS, &a->slots[first], n);
+}
+
 /* Remove [start, start + n) from the free extent headed at head. */
 static void free_carve(struct hugepool *pool, struct hp_arena *a, size_t head,
 		       size_t start, size_t n)
@@ -366,9 +382,9 @@ static void free_carve(struct hugepool *pool, struct hp_arena *a, size_t head,
 	for (i = start; i < start + n; i++)
 		a->slots[i].state = HP_SLOT_USED;
 	if (start > head)
-		free_insert(pool, a, head, start - head, node, stamp);
+		free_relink(pool, a, head, start - head, node, stamp);
 	if (start + n < head + len)
-		free_insert(pool, a, start + n, head + len - start - n, node, stamp);
+		free_relink(pool, a, start + n, head + len - start - n, node, stamp);
 }
 
 /* Node search order for a pool's policy. */
@@ -1520,6 +1536,17 @@ static struct hp_arena *arena_create(size_t shift, size_t nslots, bool base_page
 	a->gen = hp_fork_gen;
 	ret = hp_sys_mmap(NULL, len + align, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, (void **)&map);
+	/* a process with little address space (RLIMIT_AS: ENOMEM; valgrind,
+	 * which maps no more than 32 GiB at once: EINVAL) gets a smaller
+	 * window rather than no pool: it can hold fewer pages at a time,
+	 * that is all. Found by the valgrind run of tests/unit: no pool could
+	 * be created there at all. */
+	while ((ret == -ENOMEM || ret == -EINVAL) && nslots > 16) {
+		nslots /= 2;
+		len = nslots << shift;
+		ret = hp_sys_mmap(NULL, len + align, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, (void **)&map);
+	}
 	if (ret)
 		goto fail;
 	base = (char *)HP_ALIGN_UP((uintptr_t)map, align);
