@@ -355,6 +355,9 @@ struct hugepool *hp_pool_create_fake(const struct hugepool_config *cfg);
 int hp_pool_check(const struct hugepool *pool);
 /* Return unused surplus pages whose decay expired (lock held). */
 long hp_pool_decay(struct hugepool *pool, uint64_t now_ms, bool force);
+/* Undo the growth of a failed call: free surplus pages of the root beyond
+ * nr_before go back to the kernel now (lock held). */
+void hp_pool_shrink_back(struct hugepool *pool, size_t nr_before);
 
 /* helpers for region.c and alloc.c (lock held) */
 void hp_pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dresv);
@@ -432,6 +435,12 @@ struct hp_options {
 };
 extern struct hp_options hp_opt;
 void hp_options_init(void);		/* idempotent */
+/* Parse the variables get() returns into opt, which holds the defaults
+ * (the process: getenv into hp_opt; tests/fuzz: a table), and resolve the
+ * default pool's configuration from parsed options. */
+typedef const char *(*hp_getenv_fn)(const char *name);
+void hp_options_parse(struct hp_options *opt, hp_getenv_fn get);
+void hp_options_config(const struct hp_options *opt, struct hugepool_config *cfg);
 long hp_opt_decay_ms(void);		/* HUGEPOOL_DECAY_MS, or the default */
 struct hugepool *hp_default_pool_peek(void);	/* NULL until created */
 

@@ -28,9 +28,9 @@ static void warn_invalid(const char *name, const char *val, const char *why)
 	hp_log(0, "warning: %s=\"%s\" is invalid (%s); using the default", name, val, why);
 }
 
-static void opt_size(const char *name, size_t *out)
+static void opt_size(hp_getenv_fn get, const char *name, size_t *out)
 {
-	const char *v = getenv(name);
+	const char *v = get(name);
 	size_t s;
 
 	if (!v)
@@ -41,9 +41,9 @@ static void opt_size(const char *name, size_t *out)
 		*out = s;
 }
 
-static void opt_bool(const char *name, bool *out)
+static void opt_bool(hp_getenv_fn get, const char *name, bool *out)
 {
-	const char *v = getenv(name);
+	const char *v = get(name);
 	bool b;
 
 	if (!v)
@@ -54,36 +54,42 @@ static void opt_bool(const char *name, bool *out)
 		*out = b;
 }
 
-static void options_parse(void)
+/*
+ * The HUGEPOOL_* variables that get() returns, parsed into opt (which
+ * holds the defaults). get is getenv for the process; the fuzzer
+ * (tests/fuzz/fuzz-options.c) passes a table of its own. Sets hp_verbose
+ * from HUGEPOOL_VERBOSE first, so that the warnings after it obey it.
+ */
+void hp_options_parse(struct hp_options *opt, hp_getenv_fn get)
 {
 	const char *v;
 	unsigned long ul;
 
 	/* verbosity first so that the other warnings obey it... but a bad
 	 * verbosity itself is always reported */
-	if ((v = getenv("HUGEPOOL_VERBOSE"))) {
+	if ((v = get("HUGEPOOL_VERBOSE"))) {
 		if (hp_parse_ulong(v, &ul) || ul > 4)
 			warn_invalid("HUGEPOOL_VERBOSE", v, "expected 0 to 4");
 		else
-			hp_opt.verbose = (int)ul;
+			opt->verbose = (int)ul;
 	}
-	hp_verbose = hp_opt.verbose;
+	hp_verbose = opt->verbose;
 
-	if ((v = getenv("HUGEPOOL_PAGE_SIZE"))) {
+	if ((v = get("HUGEPOOL_PAGE_SIZE"))) {
 		size_t s;
 
 		if (hp_parse_size(v, &s) || !hp_size_to_hstate(s))
 			warn_invalid("HUGEPOOL_PAGE_SIZE", v, "not a huge page size of this kernel");
 		else
-			hp_opt.page_size = s;
+			opt->page_size = s;
 	}
-	hp_opt.min_str = getenv("HUGEPOOL_MIN");
-	hp_opt.max_str = getenv("HUGEPOOL_MAX");
+	opt->min_str = get("HUGEPOOL_MIN");
+	opt->max_str = get("HUGEPOOL_MAX");
 	/* not parsed here: this runs in the first malloc, which may come from
 	 * libnuma's own constructor before libnuma can parse anything; the
 	 * default pool checks it (hugepool_create says EINVAL) */
-	hp_opt.nodes = getenv("HUGEPOOL_NODES");
-	if ((v = getenv("HUGEPOOL_POLICY"))) {
+	opt->nodes = get("HUGEPOOL_NODES");
+	if ((v = get("HUGEPOOL_POLICY"))) {
 		static const char *const names[] = { "default", "preferred", "bind", "interleave" };
 		size_t i;
 
@@ -93,32 +99,43 @@ static void options_parse(void)
 		if (i == ARRAY_SIZE(names))
 			warn_invalid("HUGEPOOL_POLICY", v, "expected default|preferred|bind|interleave");
 		else
-			hp_opt.policy = (enum hugepool_policy)i;
+			opt->policy = (enum hugepool_policy)i;
 	}
-	opt_size("HUGEPOOL_THRESHOLD", &hp_opt.threshold);
-	if (hp_opt.threshold == 0)
-		hp_opt.threshold = 1;
-	opt_bool("HUGEPOOL_FALLBACK", &hp_opt.fallback);
-	opt_bool("HUGEPOOL_MALLOC", &hp_opt.malloc_enable);
-	if ((v = getenv("HUGEPOOL_STATS"))) {
+	opt_size(get, "HUGEPOOL_THRESHOLD", &opt->threshold);
+	if (opt->threshold == 0)
+		opt->threshold = 1;
+	opt_bool(get, "HUGEPOOL_FALLBACK", &opt->fallback);
+	opt_bool(get, "HUGEPOOL_MALLOC", &opt->malloc_enable);
+	if ((v = get("HUGEPOOL_STATS"))) {
 		if (!strcasecmp(v, "text") || !strcmp(v, "1"))
-			hp_opt.stats = 1;
+			opt->stats = 1;
 		else if (!strcasecmp(v, "json"))
-			hp_opt.stats = 2;
+			opt->stats = 2;
 		else if (!strcmp(v, "0") || !strcasecmp(v, "none"))
-			hp_opt.stats = 0;
+			opt->stats = 0;
 		else
 			warn_invalid("HUGEPOOL_STATS", v, "expected text or json");
 	}
-	hp_opt.stats_file = getenv("HUGEPOOL_STATS_FILE");
-	if ((v = getenv("HUGEPOOL_DECAY_MS"))) {
+	opt->stats_file = get("HUGEPOOL_STATS_FILE");
+	if ((v = get("HUGEPOOL_DECAY_MS"))) {
 		if (!strcmp(v, "-1"))
-			hp_opt.decay_ms = -1;
+			opt->decay_ms = -1;
 		else if (hp_parse_ulong(v, &ul) || ul > LONG_MAX)
 			warn_invalid("HUGEPOOL_DECAY_MS", v, "expected milliseconds or -1");
 		else
-			hp_opt.decay_ms = (long)ul;
+			opt->decay_ms = (long)ul;
 	}
+}
+
+/* getenv with the constness hp_getenv_fn wants */
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static void options_parse(void)
+{
+	hp_options_parse(&hp_opt, env_get);
 }
 
 void hp_options_init(void)
@@ -135,6 +152,44 @@ long hp_opt_decay_ms(void)
 /* ------------------------------------------------------------------------
  * the process default pool
  * ------------------------------------------------------------------------ */
+/*
+ * The default pool's configuration from parsed options: HUGEPOOL_MIN and
+ * HUGEPOOL_MAX are resolved now that the page size is known (an invalid
+ * one is a warning and no limit). Separate from hugepool_default so that
+ * the fuzzer can run it.
+ */
+void hp_options_config(const struct hp_options *opt, struct hugepool_config *cfg)
+{
+	const struct hp_hstate *h;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->page_size = opt->page_size;
+	cfg->policy = opt->policy;
+	cfg->nodes = opt->nodes;
+	cfg->flags = opt->fallback ? HUGEPOOL_FALLBACK : 0;
+	h = hp_size_to_hstate(cfg->page_size);
+	if (h) {
+		size_t v;
+
+		if (opt->min_str) {
+			if (hp_parse_pages(opt->min_str, h->size, &v))
+				warn_invalid("HUGEPOOL_MIN", opt->min_str, "expected pages (512) or memory (1G)");
+			else
+				cfg->min_pages = v;
+		}
+		if (opt->max_str) {
+			if (hp_parse_pages(opt->max_str, h->size, &v))
+				warn_invalid("HUGEPOOL_MAX", opt->max_str, "expected pages (512) or memory (1G)");
+			else
+				cfg->max_pages = v;
+		}
+		if (cfg->max_pages && cfg->min_pages > cfg->max_pages) {
+			hp_log(0, "warning: HUGEPOOL_MIN exceeds HUGEPOOL_MAX; ignoring HUGEPOOL_MIN");
+			cfg->min_pages = 0;
+		}
+	}
+}
+
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hugepool *default_pool;
 static int default_errno;
@@ -147,7 +202,6 @@ struct hugepool *hp_default_pool_peek(void)
 struct hugepool *hugepool_default(void)
 {
 	struct hugepool_config cfg = { 0 };
-	const struct hp_hstate *h;
 	struct hugepool *p = __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
 
 	if (likely(p))
@@ -161,31 +215,7 @@ struct hugepool *hugepool_default(void)
 			errno = default_errno;
 		return p;
 	}
-	cfg.page_size = hp_opt.page_size;
-	cfg.policy = hp_opt.policy;
-	cfg.nodes = hp_opt.nodes;
-	cfg.flags = hp_opt.fallback ? HUGEPOOL_FALLBACK : 0;
-	h = hp_size_to_hstate(cfg.page_size);
-	if (h) {
-		size_t v;
-
-		if (hp_opt.min_str) {
-			if (hp_parse_pages(hp_opt.min_str, h->size, &v))
-				warn_invalid("HUGEPOOL_MIN", hp_opt.min_str, "expected pages (512) or memory (1G)");
-			else
-				cfg.min_pages = v;
-		}
-		if (hp_opt.max_str) {
-			if (hp_parse_pages(hp_opt.max_str, h->size, &v))
-				warn_invalid("HUGEPOOL_MAX", hp_opt.max_str, "expected pages (512) or memory (1G)");
-			else
-				cfg.max_pages = v;
-		}
-		if (cfg.max_pages && cfg.min_pages > cfg.max_pages) {
-			hp_log(0, "warning: HUGEPOOL_MIN exceeds HUGEPOOL_MAX; ignoring HUGEPOOL_MIN");
-			cfg.min_pages = 0;
-		}
-	}
+	hp_options_config(&hp_opt, &cfg);
 	p = hugepool_create(&cfg);
 	if (!p && errno == EAGAIN) {
 		/* too early (libnuma not initialised yet): try again later */
@@ -206,6 +236,13 @@ struct hugepool *hugepool_default(void)
 	if (p) {
 		snprintf(p->name, sizeof(p->name), "default-%zuK", p->h->size >> 10);
 		__atomic_store_n(&default_pool, p, __ATOMIC_RELEASE);
+	} else if (errno == ENOMEM) {
+		/* not latched: a passing shortage (address space, memory
+		 * for metadata) must not disable the default pool for good;
+		 * the next call tries again. Found by tests/fault: one failed
+		 * mmap made every later hugepool_malloc(NULL, ...) fail. */
+		hp_log(2, "no default pool yet: %s", strerror(ENOMEM));
+		errno = ENOMEM;
 	} else {
 		default_errno = errno ? errno : ENOMEM;
 		hp_log(1, "no default pool: %s", strerror(default_errno));

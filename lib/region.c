@@ -76,7 +76,7 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 {
 	struct hugepool_region *r;
 	struct hp_arena *a;
-	size_t psz, n, i;
+	size_t psz, n, i, nr_before;
 	long first;
 
 	if (!pool && !(pool = hugepool_default()))
@@ -110,6 +110,7 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 	hp_resv_map_init(&r->map);
 
 	hp_pool_lock(pool);
+	nr_before = pool->root->nr_huge_pages;
 	if (flags & HUGEPOOL_REGION_NORESERVE) {
 		/* address space only; the slots keep their placeholders */
 		first = hp_pool_empty_take(a, n, 1);
@@ -140,6 +141,13 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 
 		if (ret < 0) {
 			hugepool_region_free(r);
+			/* a failed reserve leaves the pool as it was: pages
+			 * populate faulted before it failed go back to the
+			 * kernel (found by tests/fault: they stayed in the
+			 * pool as surplus) */
+			hp_pool_lock(pool);
+			hp_pool_shrink_back(pool, nr_before);
+			hp_pool_unlock(pool);
 			errno = -ret;
 			return NULL;
 		}
@@ -331,7 +339,10 @@ static int release_page(struct hugepool_region *r, size_t i)
 			ret = hp_pool_move_page(a, idx, (size_t)e);
 		if (ret) {
 			hp_pool_empty_put(a, (size_t)e, 1);
-			return ret;
+			/* the caller gets -ENOMEM, not mremap's own errno
+			 * (EFAULT, EAGAIN...: meaningless to it); found by
+			 * tests/fault */
+			return -ENOMEM;
 		}
 		mark_region(r, idx);
 		a->slots[idx].flags = 0;

@@ -86,3 +86,66 @@ hp_restore() {
 		echo "${HP_SAVED[$kb]}" > "$HP_SYSFS/hugepages-${kb}kB/nr_hugepages" || true
 	done
 }
+
+# ------------------------------------------------------------------------
+# Stages after the main test run (test.sh): sanitizer builds, valgrind, the
+# fault-injection, kernel and soak suites, fuzzing. Each prints its output,
+# then one "== stage NAME: PASS|FAIL in Ns: <summary>" line; a failing
+# stage does not stop the others, and hp_stages_end fails at the end.
+# ------------------------------------------------------------------------
+HP_STAGE_LINES=()
+HP_STAGE_FAILED=0
+
+# hp_stage NAME SUMMARY-REGEX COMMAND...: run COMMAND, keep its output in
+# $HP_BUILD/meson-logs/stage-NAME.log, summarise it with the lines matching
+# SUMMARY-REGEX (joined with "; ").
+hp_stage() {
+	local name=$1 pat=$2 log t0 rc dt summary
+	shift 2
+	log="$HP_BUILD/meson-logs/stage-$name.log"
+	mkdir -p "$(dirname "$log")"
+	hp_say "stage $name"
+	t0=$SECONDS
+	set +e
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	dt=$((SECONDS - t0))
+	summary=$(grep -E -- "$pat" "$log" | sed 's/^ *//' | tr -s ' ' | paste -sd '\t' |
+		sed 's/\t/; /g')
+	if [ "$rc" = 0 ]; then
+		HP_STAGE_LINES+=("$(printf '%-9s PASS %5ss  %s' "$name" "$dt" "$summary")")
+		printf '== stage %s: PASS in %ss: %s\n' "$name" "$dt" "$summary"
+	else
+		HP_STAGE_FAILED=1
+		HP_STAGE_LINES+=("$(printf '%-9s FAIL %5ss  %s (exit %s)' "$name" "$dt" "$summary" "$rc")")
+		printf '== stage %s: FAIL (exit %s) in %ss: %s\n' "$name" "$rc" "$dt" "$summary"
+	fi
+}
+
+# hp_variant DIR SETUP-ARGS... -- TARGETS...: a second build of the tree in
+# DIR (sanitizers, clang), configured once; builds TARGETS (all if none).
+hp_variant() {
+	local dir=$1 setup=() targets=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		setup+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	targets=("$@")
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$HP_ROOT" "${setup[@]}" || return
+	fi
+	ninja -C "$dir" "${targets[@]}"
+}
+
+# The recap of every stage, and the script's verdict.
+hp_stages_end() {
+	local l
+	hp_say "stages"
+	for l in "${HP_STAGE_LINES[@]}"; do
+		printf '  %s\n' "$l"
+	done
+	return "$HP_STAGE_FAILED"
+}

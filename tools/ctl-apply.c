@@ -269,8 +269,13 @@ static int parse_line(struct cfg *cfg, char *line, int lineno)
 	} else {
 		return ctl_error(CTL_USAGE, "unknown entry '%s' (expected pool or mount)", tok[0]);
 	}
-	if (check_conflicts(cfg, it))
+	if (check_conflicts(cfg, it)) {
+		/* the entry is not kept: nor its strdup'd directory (found
+		 * by tests/fuzz/fuzz-ctl-config: a leak per refused line) */
+		if (it->is_mount)
+			free((char *)it->mount.dir);
 		return CTL_USAGE;
+	}
 	cfg->n++;
 	return 0;
 }

@@ -122,7 +122,8 @@ static void *worker(void *arg)
 	int id = (int)(uintptr_t)arg;
 	uint64_t s = 0x9e3779b97f4a7c15ULL * (uint64_t)(id + 1), seq = 0;
 
-	while (!stop) {
+	/* atomic: a plain flag is a data race (found by the TSan run) */
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		size_t slot = rnd(&s) % SLOTS, size;
 		char *old = __atomic_exchange_n(&table[slot], NULL, __ATOMIC_ACQ_REL);
 		char *b;
@@ -192,7 +193,7 @@ int main(void)
 		checks++;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec - start.tv_sec < SECONDS);
-	stop = true;
+	__atomic_store_n(&stop, true, __ATOMIC_RELAXED);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
 		total += ops[i];
