@@ -142,10 +142,34 @@ hp_variant() {
 
 # The recap of every stage, and the script's verdict.
 hp_stages_end() {
-	local l
+	local l log ok fail skip n passed=0 failed=0 skipped=0
 	hp_say "stages"
 	for l in "${HP_STAGE_LINES[@]}"; do
 		printf '  %s\n' "$l"
 	done
+	# one plain closing line over every stage: the tests meson counted
+	# (Ok/Fail/Skipped/Timeout), and a stage without meson counts (fuzz)
+	# as one test of its own
+	for l in "${HP_STAGE_LINES[@]}"; do
+		n=${l%% *}
+		log="$HP_BUILD/meson-logs/stage-$n.log"
+		ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" 2>/dev/null | awk '{s += $1} END {if (NR) print s}')
+		fail=$(sed -n -e 's/^Fail: *\([0-9]*\).*/\1/p' -e 's/^Timeout: *\([0-9]*\).*/\1/p' "$log" 2>/dev/null |
+			awk '{s += $1} END {if (NR) print s}')
+		skip=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$log" 2>/dev/null | awk '{s += $1} END {if (NR) print s}')
+		if [ -z "$ok$fail$skip" ]; then
+			case $l in
+			*" PASS "*) passed=$((passed + 1)) ;;
+			*) failed=$((failed + 1)) ;;
+			esac
+			continue
+		fi
+		passed=$((passed + ${ok:-0}))
+		failed=$((failed + ${fail:-0}))
+		skipped=$((skipped + ${skip:-0}))
+		# a stage that failed outside its tests (a build) still fails
+		case $l in *" FAIL "*) [ "${fail:-0}" -gt 0 ] || failed=$((failed + 1)) ;; esac
+	done
+	printf '\nhugepool: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
 	return "$HP_STAGE_FAILED"
 }
