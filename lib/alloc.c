@@ -257,11 +257,12 @@ static long fb_take(struct hugepool *pool, size_t n, size_t align)
 
 	if (first < 0)
 		return first;
-	if (hp_sys_mmap(hp_slot_addr(a, (size_t)first), n << a->shift, PROT_READ | PROT_WRITE,
-			MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &p)) {
+	if (hp_window_map(a, (size_t)first, n, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, false)) {
 		hp_pool_empty_put(a, (size_t)first, n);
 		return -ENOMEM;
 	}
+	p = hp_slot_addr(a, (size_t)first);
 	/* base pages, honestly: no transparent huge pages behind our back */
 	hp_sys_madvise(p, n << a->shift, MADV_NOHUGEPAGE);
 	for (i = (size_t)first; i < (size_t)first + n; i++) {

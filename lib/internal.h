@@ -336,7 +336,7 @@ void hp_pool_unlock(struct hugepool *pool);
 /* Take npages contiguous pages for pool (lock held): from its free lists,
  * from the parent, or fresh from the kernel, placed per the pool's policy.
  * align: slot alignment (power of two, in slots). Returns the first slot
- * index or -errno. The pages are marked USED by the caller. */
+ * index or -errno; the slots are USED and owned by pool on return. */
 long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool fallback);
 /* Give back a run of USED/MIXED slots of pool to its free lists (lock held). */
 void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, size_t npages);
@@ -399,7 +399,30 @@ static inline bool hp_arena_foreign(const struct hp_arena *a)
 void hp_fork_init(void);
 
 /* ------------------------------------------------------------------------
- * alloc.c / mixed.c: blocks on top of the engine
+ * window.c: the arena's address window stays mapped by the pool (a
+ * placeholder or a page at every slot) for as long as the arena lives
+ * ------------------------------------------------------------------------ */
+/* Map a placeholder over [first, first + n): MAP_FIXED over the pool's own
+ * pages, or MAP_FIXED_NOREPLACE where a failed call may have left a hole. */
+int hp_window_placeholder(struct hp_arena *a, size_t first, size_t n, bool noreplace);
+/* Give up slots whose placeholder cannot be vouched for: LOST for good. */
+void hp_window_lose(struct hp_arena *a, size_t first, size_t n);
+/* Cover a range a failed call may have left unmapped, or lose it. */
+int hp_window_recover(struct hp_arena *a, size_t first, size_t n);
+/* Map n slots' worth of pages at [first, first + n): mmap (prot, flags, fd,
+ * off) where the kernel likes, populate it if asked, then mremap it over the
+ * placeholder. 0, or -errno with the window as it was (or the range LOST). */
+int hp_window_map(struct hp_arena *a, size_t first, size_t n, int prot, int flags,
+		  int fd, off_t off, bool populate);
+/* Pages at [first, first + n) go back to the kernel; a placeholder stays. */
+void hp_window_clear(struct hp_arena *a, size_t first, size_t n);
+/* Move the page at src over the placeholder at dst (mremap) and cover src
+ * again: 0, 1 if src could not be covered (the caller marks it LOST),
+ * -errno if nothing moved. */
+int hp_window_move(struct hp_arena *a, size_t src, size_t dst);
+
+/* ------------------------------------------------------------------------
+ * alloc.c: blocks on top of the engine
  * ------------------------------------------------------------------------ */
 void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero);
 void hp_free_in(struct hp_arena *a, void *ptr);

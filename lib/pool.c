@@ -9,9 +9,10 @@
  * part of a region (REGION). Runs of slots carry their length at both ends,
  * so freeing coalesces with both neighbours in O(1).
  *
- * Pages come from the kernel with MAP_FIXED | MAP_HUGETLB over placeholders,
- * with the node policy set before the fault, populated with
- * MADV_POPULATE_WRITE (an error, never a SIGBUS) and the node verified
+ * Pages come from the kernel as MAP_HUGETLB mappings populated with
+ * MADV_POPULATE_WRITE (an error, never a SIGBUS) away from the window, and
+ * are then moved over placeholders (window.c: the window is never left
+ * with a hole), with the node policy set before the fault and the node verified
  * afterwards (alloc_fresh_huge_page). Pages above min_pages are surplus and
  * go back to the kernel (update_and_free_page) once unused for decay_ms
  * (return_unused_surplus_pages). A subpool takes its pages from its parent
@@ -37,9 +38,6 @@
 #endif
 #ifndef MPOL_PREFERRED_MANY
 #define MPOL_PREFERRED_MANY 5
-#endif
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
 pthread_mutex_t hp_pools_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,6 +65,11 @@ struct hp_arena *hp_arena_lookup(const void *addr)
 	ar = __atomic_load_n(&arena_map[i], __ATOMIC_ACQUIRE);
 	if (!ar || (const char *)addr < ar->base ||
 	    (size_t)((const char *)addr - ar->base) >= (ar->nslots << ar->shift))
+		return NULL;
+	/* a LOST slot is address space someone else may have mapped into
+	 * (window.c): whatever pointer is there is not the pool's */
+	if (unlikely(__atomic_load_n(&ar->slots[hp_slot_index(ar, addr)].state,
+				     __ATOMIC_RELAXED) == HP_SLOT_LOST))
 		return NULL;
 	return ar;
 }
@@ -149,11 +152,22 @@ static long ext_find(struct hp_arena *a, struct hp_slot **bins, unsigned int nbi
 	return -1;
 }
 
-/* EMPTY runs: address space with no page, owned by the arena. */
+/* EMPTY runs: address space with no page, owned by the arena. A LOST slot
+ * in [first, first + n) stays LOST (window.c): only the runs around it
+ * become EMPTY. */
 static void empty_insert(struct hp_arena *a, size_t first, size_t n)
 {
 	size_t i;
 
+	for (i = first; i < first + n; i++) {
+		if (unlikely(a->slots[i].state == HP_SLOT_LOST)) {
+			if (i > first)
+				empty_insert(a, first, i - first);
+			if (i + 1 < first + n)
+				empty_insert(a, i + 1, first + n - i - 1);
+			return;
+		}
+	}
 	for (i = first; i < first + n; i++) {
 		a->slots[i].state = HP_SLOT_EMPTY;
 		a->slots[i].flags = 0;
@@ -464,24 +478,8 @@ static long free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_
 /* ------------------------------------------------------------------------
  * the kernel side: fault, release, move
  * ------------------------------------------------------------------------ */
-static int map_placeholder(struct hp_arena *a, size_t first, size_t n, bool noreplace)
-{
-	void *p;
-	int ret = hp_sys_mmap(hp_slot_addr(a, first), n << a->shift, PROT_NONE,
-			      (noreplace ? MAP_FIXED_NOREPLACE : MAP_FIXED) |
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, &p);
-
-	if (!ret && p != hp_slot_addr(a, first)) {
-		/* kernels before 4.17 ignore NOREPLACE: never keep a stray map */
-		hp_sys_munmap(p, n << a->shift);
-		return -EEXIST;
-	}
-	return ret;
-}
-
-/* Give pages back to the kernel, whatever the placeholder call does: if the
- * window cannot be re-covered (vm.max_map_count), drop the pages with
- * MADV_DONTNEED so that the kernel gets them anyway. */
+/* Give pages back to the kernel; the window keeps a placeholder there
+ * (hp_window_clear). */
 static void unmap_pages(struct hp_arena *a, size_t first, size_t n)
 {
 	/* [api: shared regions] not in a forked child: the file is the
@@ -500,8 +498,7 @@ static void unmap_pages(struct hp_arena *a, size_t first, size_t n)
 				 * zero (found by tests/fault) */
 				memset(hp_slot_addr(a, i), 0, (size_t)1 << a->shift);
 	}
-	if (map_placeholder(a, first, n, false))
-		hp_sys_madvise(hp_slot_addr(a, first), n << a->shift, MADV_DONTNEED);
+	hp_window_clear(a, first, n);
 }
 
 /* Undo a fault of [first, first + n) whose slots are not marked as holding
@@ -558,14 +555,12 @@ static void policy_restore(struct policy_save *sv)
  * task policy. 0 or -errno; on error nothing stays mapped. */
 static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
 {
-	char *addr = hp_slot_addr(a, first);
 	size_t len = n << a->shift;
-	void *p;
 	int ret;
 
 	if (a->base_pages)
-		return hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
-				   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, &p);
+		return hp_window_map(a, first, n, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, false);
 	if (a->fd >= 0) {
 		/* [api: shared regions] slot i is always file page i: a run
 		 * of slots (a region) is then one range of the file that
@@ -580,8 +575,8 @@ static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, 
 			return -ENOMEM;	/* the parent's file: not ours to fill */
 		ret = hp_sys_fallocate(a->fd, 0, (off_t)fp << a->shift, (off_t)len);
 		if (!ret)
-			ret = hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
-					  MAP_FIXED | MAP_SHARED, a->fd, (off_t)fp << a->shift, &p);
+			ret = hp_window_map(a, first, n, PROT_READ | PROT_WRITE, MAP_SHARED,
+					    a->fd, (off_t)fp << a->shift, true);
 		if (ret) {
 			hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					 (off_t)fp << a->shift, (off_t)len);
@@ -589,19 +584,13 @@ static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, 
 		}
 		for (i = 0; i < n; i++)
 			a->slots[first + i].fpage = fp + (uint32_t)i;
-	} else {
-		ret = hp_sys_mmap(addr, len, PROT_READ | PROT_WRITE,
-				  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | root->h->mmap_flags,
-				  -1, 0, &p);
-		if (ret)
-			return ret;
+		return 0;
 	}
-	ret = hp_sys_madvise(addr, len, MADV_POPULATE_WRITE);
-	if (ret) {
-		unfault_range(a, first, n);
-		return ret;
-	}
-	return 0;
+	/* reserved, charged and populated away from the window: a refusal
+	 * (no page, a hugetlb cgroup limit) is an error here, never a hole
+	 * in the window nor a SIGBUS later */
+	return hp_window_map(a, first, n, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | root->h->mmap_flags, -1, 0, true);
 }
 
 /*
@@ -716,8 +705,6 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
  * (nothing moved). */
 static int move_page(struct hp_arena *a, size_t src, size_t dst)
 {
-	void *s = hp_slot_addr(a, src), *d = hp_slot_addr(a, dst), *p;
-	size_t sz = (size_t)1 << a->shift;
 	int ret;
 
 	/* [api: shared regions] a shared arena keeps slot i at file page i:
@@ -726,22 +713,16 @@ static int move_page(struct hp_arena *a, size_t src, size_t dst)
 	 * callers use hp_pool_refault_page or copy instead. */
 	if (a->fd >= 0)
 		return -EOPNOTSUPP;
-	ret = hp_sys_mremap(s, sz, sz, MREMAP_MAYMOVE | MREMAP_FIXED, d, &p);
-	if (ret)
+	ret = hp_window_move(a, src, dst);
+	if (ret < 0)
 		return ret;
 	a->slots[dst].flags = a->slots[src].flags;
 	a->slots[dst].node = a->slots[src].node;
 	a->slots[dst].gen = a->slots[src].gen;
 	a->slots[dst].fpage = a->slots[src].fpage;
-	/* a shared pool's file keeps the page; only the old mapping goes */
 	a->slots[src].flags = 0;
-	if (map_placeholder(a, src, 1, a->fd < 0)) {
-		/* someone mapped into our hole: never touch it again */
-		hp_log(1, "slot %p was taken by another mapping; not used again",
-		       hp_slot_addr(a, src));
-		a->slots[src].state = HP_SLOT_LOST;
-		a->slots[src].owner = NULL;
-	}
+	if (ret > 0)	/* someone mapped into the hole: never touch it again */
+		hp_window_lose(a, src, 1);
 	return 0;
 }
 

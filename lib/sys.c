@@ -47,18 +47,29 @@ int hp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 {
 	void *p;
 
+	int saved = errno, ret;
+
 	INJECT(HP_SYS_MMAP);
 	p = mmap(addr, len, prot, flags, fd, off);
-	if (p == MAP_FAILED)
-		return -errno;
+	if (p == MAP_FAILED) {
+		/* window.c probes with MAP_FIXED_NOREPLACE: a refusal is an
+		 * answer there, and no caller's errno to clobber */
+		ret = -errno;
+		errno = saved;
+		return ret;
+	}
 	*out = p;
 	return 0;
 }
 
 int hp_sys_munmap(void *addr, size_t len)
 {
+	int saved = errno, ret;
+
 	INJECT(HP_SYS_MUNMAP);
-	return munmap(addr, len) ? -errno : 0;
+	ret = munmap(addr, len) ? -errno : 0;
+	errno = saved;
+	return ret;
 }
 
 int hp_sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
@@ -66,18 +77,27 @@ int hp_sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
 {
 	void *p;
 
+	int saved = errno, ret;
+
 	INJECT(HP_SYS_MREMAP);
 	p = mremap(old, old_len, new_len, flags, new_addr);
-	if (p == MAP_FAILED)
-		return -errno;
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		errno = saved;
+		return ret;
+	}
 	*out = p;
 	return 0;
 }
 
 int hp_sys_madvise(void *addr, size_t len, int advice)
 {
+	int saved = errno, ret;
+
 	INJECT(HP_SYS_MADVISE);
-	return madvise(addr, len, advice) ? -errno : 0;
+	ret = madvise(addr, len, advice) ? -errno : 0;
+	errno = saved;
+	return ret;
 }
 
 /* Raw syscalls for the memory policy calls: libnuma's wrappers print on

@@ -1029,7 +1029,18 @@ static void check_pool(struct hugepool *p, const char *what)
 		case_fail("%s: pool invariants broken", what);
 }
 
-/* Pages this process maps = pages its root pools hold. */
+/* No pool's address window has a hole or a mapping not its own
+ * (lib/window.c), whatever call failed [issue 18]. */
+static void check_windows(const char *what)
+{
+	char why[256];
+
+	if (windows_broken(why, sizeof(why)))
+		case_fail("%s: %s", what, why);
+}
+
+/* Pages this process maps = pages its root pools hold; and their windows
+ * are whole. */
 static void check_held(const char *what)
 {
 	long mapped = self_hugetlb_bytes(), held = 0;
@@ -1043,6 +1054,7 @@ static void check_held(const char *what)
 	if (mapped != held)
 		case_fail("%s: %ld KiB of huge pages mapped, the pools hold %ld KiB", what,
 			  mapped >> 10, held >> 10);
+	check_windows(what);
 }
 
 /*
