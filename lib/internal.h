@@ -48,6 +48,7 @@ enum hp_sys_call {
 	HP_SYS_MBIND, HP_SYS_SET_MEMPOLICY, HP_SYS_GET_MEMPOLICY,
 	HP_SYS_MOVE_PAGES, HP_SYS_MEMFD_CREATE, HP_SYS_FALLOCATE,
 	HP_SYS_FTRUNCATE, HP_SYS_OPEN, HP_SYS_READ, HP_SYS_WRITE,
+	HP_SYS_FCNTL,
 	HP_SYS_NR_CALLS
 };
 extern const char *const hp_sys_call_names[HP_SYS_NR_CALLS];
@@ -71,6 +72,8 @@ int hp_sys_move_pages(unsigned long count, void **pages, int *status);
 int hp_sys_memfd_create(const char *name, unsigned int flags);
 int hp_sys_fallocate(int fd, int mode, off_t off, off_t len);
 int hp_sys_ftruncate(int fd, off_t len);
+/* fcntl(fd, F_ADD_SEALS, seals) */
+int hp_sys_add_seals(int fd, unsigned int seals);
 /* Whole small files (sysfs, procfs): bytes read, or -errno. NUL-terminated. */
 long hp_sys_read_file(const char *path, char *buf, size_t len);
 long hp_sys_write_file(const char *path, const char *buf, size_t len);
@@ -237,6 +240,8 @@ struct hp_arena {
 	bool base_pages;	/* 4 KiB anonymous memory (fallback, or a test pool) */
 	bool fallback;		/* the pool's HUGEPOOL_FALLBACK window */
 	int fd;			/* HUGEPOOL_SHARED: hugetlb memfd, slot i at i << shift */
+	int32_t *slot_fd;	/* HUGEPOOL_SHARED: file of each slot's page, fd + 1
+				 * (a region's own, region.c); 0: fd above */
 	struct hugepool *pool;	/* root pool */
 	uint32_t gen;		/* hp_fork_gen at creation (see hp_arena_foreign) */
 };
@@ -367,10 +372,13 @@ void hp_pool_vacate(struct hp_arena *a, size_t idx);
 long hp_pool_empty_take(struct hp_arena *a, size_t n, size_t align);
 void hp_pool_empty_put(struct hp_arena *a, size_t first, size_t n);
 int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
-/* HUGEPOOL_SHARED arenas (slot i is file page i): the page of src is
- * replaced by a fresh one at dst; counters unchanged. 0 or -ENOMEM. */
-int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst);
+/* HUGEPOOL_SHARED arenas: the page of src is replaced by a fresh one at
+ * dst (src itself: in place), in page fp of file fd (fd < 0: the pool's
+ * memfd, page dst); counters unchanged. 0 or -ENOMEM. */
+int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst,
+			 int fd, uint32_t fp);
 void hp_pool_unmap_pages(struct hp_arena *a, size_t first, size_t n);
+void hp_pool_drop_page(struct hugepool *pool, struct hp_arena *a, size_t idx);
 int hp_pool_privatize(struct hp_arena *a, size_t first, size_t npages);
 void hp_decay_atfork_child(void);
 
@@ -416,6 +424,11 @@ int hp_window_map(struct hp_arena *a, size_t first, size_t n, int prot, int flag
 		  int fd, off_t off, bool populate);
 /* Pages at [first, first + n) go back to the kernel; a placeholder stays. */
 void hp_window_clear(struct hp_arena *a, size_t first, size_t n);
+/* Move the page at src over dst, which holds a page of the pool's (it goes):
+ * 0; 1 if src could not be covered again (the caller marks it LOST);
+ * -errno if nothing moved. If the kernel took dst's page away and still
+ * failed, dst is covered again (or LOST) and -EIO says the page is gone. */
+int hp_window_replace(struct hp_arena *a, size_t src, size_t dst);
 /* Move the page at src over the placeholder at dst (mremap) and cover src
  * again: 0, 1 if src could not be covered (the caller marks it LOST),
  * -errno if nothing moved. */

@@ -480,6 +480,19 @@ static long free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_
  * ------------------------------------------------------------------------ */
 /* Give pages back to the kernel; the window keeps a placeholder there
  * (hp_window_clear). */
+/* [api: shared regions] the file a shared arena's page at slot i is in:
+ * a region's own (see region.c) or the pool's. */
+static int slot_file(const struct hp_arena *a, size_t i)
+{
+	return a->slot_fd[i] ? a->slot_fd[i] - 1 : a->fd;
+}
+
+static int punch_page(const struct hp_arena *a, int fd, uint32_t fpage)
+{
+	return hp_sys_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)fpage << a->shift, (off_t)1 << a->shift);
+}
+
 static void unmap_pages(struct hp_arena *a, size_t first, size_t n)
 {
 	/* [api: shared regions] not in a forked child: the file is the
@@ -489,9 +502,7 @@ static void unmap_pages(struct hp_arena *a, size_t first, size_t n)
 
 		for (i = first; i < first + n; i++)
 			if ((a->slots[i].flags & HP_SLOT_F_PAGE) &&
-			    hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					     (off_t)a->slots[i].fpage << a->shift,
-					     (off_t)1 << a->shift))
+			    punch_page(a, slot_file(a, i), a->slots[i].fpage))
 				/* the page stays in the file, and the next
 				 * fault of this slot maps it again as if fresh
 				 * from the kernel: make it what that promises,
@@ -553,7 +564,15 @@ static void policy_restore(struct policy_save *sv)
 
 /* Map and populate n pages at slots [first, first + n) with the current
  * task policy. 0 or -errno; on error nothing stays mapped. */
-static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+/* Where the pages of a fault of a shared arena go: page fp on of file fd
+ * (the pool's memfd, fp = the slot; or a region's own, see region.c). */
+struct hp_ffile {
+	int fd;
+	uint32_t fp;
+};
+
+static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+		       const struct hp_ffile *ff)
 {
 	size_t len = n << a->shift;
 	int ret;
@@ -568,22 +587,25 @@ static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, 
 		 * the page it had (a bump counter ran out of file pages after
 		 * nslots faults and never reused one). Pages of such an
 		 * arena never move between slots; see hp_pool_refault_page. */
-		uint32_t fp = (uint32_t)first;
+		int fd = ff ? ff->fd : a->fd;
+		uint32_t fp = ff ? ff->fp : (uint32_t)first;
 		size_t i;
 
 		if (hp_arena_foreign(a))
 			return -ENOMEM;	/* the parent's file: not ours to fill */
-		ret = hp_sys_fallocate(a->fd, 0, (off_t)fp << a->shift, (off_t)len);
+		ret = hp_sys_fallocate(fd, 0, (off_t)fp << a->shift, (off_t)len);
 		if (!ret)
 			ret = hp_window_map(a, first, n, PROT_READ | PROT_WRITE, MAP_SHARED,
-					    a->fd, (off_t)fp << a->shift, true);
+					    fd, (off_t)fp << a->shift, true);
 		if (ret) {
-			hp_sys_fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			hp_sys_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					 (off_t)fp << a->shift, (off_t)len);
 			return ret;
 		}
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			a->slots[first + i].fpage = fp + (uint32_t)i;
+			a->slot_fd[first + i] = fd == a->fd ? 0 : fd + 1;
+		}
 		return 0;
 	}
 	/* reserved, charged and populated away from the window: a refusal
@@ -598,7 +620,16 @@ static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, 
  * the pool's policy, verify where they landed, record nodes. 0 or -ENOMEM
  * (with nothing left mapped).
  */
+static int fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+			const struct hp_ffile *ff);
+
 static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	return fault_run_in(root, a, first, n, NULL);
+}
+
+static int fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+			const struct hp_ffile *ff)
 {
 	struct policy_save sv = { .saved = false };
 	enum hugepool_policy pol = root->cfg.policy;
@@ -608,7 +639,7 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 	int ret = 0;
 
 	if (a->base_pages) {
-		ret = fault_range(root, a, first, n);
+		ret = fault_range(root, a, first, n, NULL);
 		if (ret)
 			return -ENOMEM;
 		/* a test pool on base pages (hp_pool_create_fake): node 0 */
@@ -636,7 +667,14 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 				hp_nodemask_set(&one, nid);
 				if (policy_set(MPOL_BIND, &one, &sv))
 					break;
-				if (!fault_range(root, a, first + i, 1)) {
+				struct hp_ffile f1 = { 0 }, *f1p = NULL;
+
+				if (ff) {
+					f1 = *ff;
+					f1.fp += (uint32_t)i;
+					f1p = &f1;
+				}
+				if (!fault_range(root, a, first + i, 1, f1p)) {
 					ret = 0;
 					break;
 				}
@@ -650,7 +688,7 @@ static int fault_run(struct hugepool *root, struct hp_arena *a, size_t first, si
 		else if (pol == HUGEPOOL_POLICY_PREFERRED)
 			ret = policy_set(MPOL_PREFERRED_MANY, &root->nodes, &sv);
 		if (!ret)
-			ret = fault_range(root, a, first, n);
+			ret = fault_range(root, a, first, n, ff);
 	}
 	policy_restore(&sv);
 	if (ret) {
@@ -1559,6 +1597,10 @@ static struct hp_arena *arena_create(size_t shift, size_t nslots, bool base_page
 		a->fd = fd;
 		if (hp_sys_ftruncate(fd, (off_t)len))
 			goto fail_slots;
+		/* which file each slot's page is in (fd + 1; 0: the pool's) */
+		a->slot_fd = hp_meta_map(nslots * sizeof(*a->slot_fd));
+		if (!a->slot_fd)
+			goto fail_slots;
 	}
 	/* the slot array is fresh zeroed memory, already all EMPTY: only the
 	 * run's two ends need writing (touching every slot of a 1 TiB window
@@ -1570,6 +1612,7 @@ static struct hp_arena *arena_create(size_t shift, size_t nslots, bool base_page
 fail_slots:
 	hp_sys_close(a->fd);
 	hp_meta_unmap(a->slots, nslots * sizeof(struct hp_slot));
+	hp_meta_unmap(a->slot_fd, a->slot_fd ? nslots * sizeof(*a->slot_fd) : 0);
 fail_unmap:
 	if (hp_sys_munmap(a->map, a->map_len))
 		hp_release_mapping(a->map, a->map_len);
@@ -1593,6 +1636,7 @@ static void arena_destroy(struct hp_arena *a)
 				 (off_t)(a->nslots << a->shift));
 	hp_sys_close(a->fd);
 	hp_meta_unmap(a->slots, a->nslots * sizeof(struct hp_slot));
+	hp_meta_unmap(a->slot_fd, a->slot_fd ? a->nslots * sizeof(*a->slot_fd) : 0);
 	hp_meta_free(a, sizeof(*a));
 }
 
@@ -2046,6 +2090,25 @@ long hugepool_trim(struct hugepool *pool)
 	return ret;
 }
 
+/* [api: shared regions] A page of pool at idx, neither free nor on a free
+ * list (a freed region's page that could not be swapped back into the
+ * pool's file), goes back to the kernel and out of pool's counters and
+ * quota. Lock held. */
+void hp_pool_drop_page(struct hugepool *pool, struct hp_arena *a, size_t idx)
+{
+	int node = a->slots[idx].node;
+
+	hp_log(1, "a page of a freed shared region could not go back to pool %s; "
+	       "it went back to the kernel", pool->name);
+	if (pool->parent)
+		hp_subpool_put_pages(&pool->spool, 1);
+	pool_acct(pool, node, -1, 0, 0);
+	surplus_page_removed(pool, node);
+	unmap_pages(a, idx, 1);
+	empty_insert(a, idx, 1);
+	pool->root->stats.pages_released++;
+}
+
 /* Regions get their pages through these (region.c). */
 void hp_pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dresv)
 {
@@ -2096,26 +2159,72 @@ void hp_pool_unmap_pages(struct hp_arena *a, size_t first, size_t n)
 }
 
 /*
- * [api: shared regions] Pages of a HUGEPOOL_SHARED arena cannot move
- * between slots (slot i is file page i, see fault_range). To "move" the
- * page at src (USED or REGION, counted for pool) to slot dst (taken out of
- * the EMPTY lists by the caller), fault a fresh page at dst's file page,
- * placed per the pool's policy, and give src's back to the kernel. The
- * counters keep the page; if it landed on another node, every pool of the
- * chain counts it there now. src is left with a placeholder and no page,
- * its state for the caller to set. Needs one spare kernel page for a
- * moment: 0, or -ENOMEM with nothing changed. Lock held.
+ * [api: shared regions] Pages of a HUGEPOOL_SHARED arena are pages of a
+ * file: the pool's memfd (slot i at file page i) or a region's own (region
+ * page k at file page k), and a page cannot change files. To "move" the
+ * page at src (USED or REGION, counted for pool) to slot dst (an EMPTY slot
+ * the caller took, or src itself: the page changes files in place), a fresh
+ * page is faulted into page fp of file fd (fd < 0: the pool's memfd at
+ * dst), placed per the pool's policy, and src's page goes back to the
+ * kernel. The counters keep the page; if it landed on another node, every
+ * pool of the chain counts it there now. A src other than dst is left with
+ * a placeholder and no page, its state for the caller to set. Needs one
+ * spare kernel page for a moment: 0, or -ENOMEM with nothing changed. Lock
+ * held.
  */
-int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst)
+int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst,
+			 int fd, uint32_t fp)
 {
-	int old = a->slots[src].node, new;
+	struct hp_ffile ff = { .fd = fd < 0 ? a->fd : fd, .fp = fd < 0 ? (uint32_t)dst : fp };
+	int old = a->slots[src].node, new, ofd;
+	uint32_t ofp;
 	struct hugepool *p;
 
-	if (a->fd < 0 || fault_run(pool->root, a, dst, 1))
+	if (a->fd < 0 || hp_arena_foreign(a))
 		return -ENOMEM;
-	a->slots[dst].owner = pool;
-	unmap_pages(a, src, 1);
-	a->slots[src].flags = 0;
+	if (src != dst) {
+		if (fault_run_in(pool->root, a, dst, 1, &ff))
+			return -ENOMEM;
+		a->slots[dst].owner = pool;
+		unmap_pages(a, src, 1);
+		a->slots[src].flags = 0;
+	} else {
+		/* in place: the fresh page comes at a spare slot and is
+		 * moved over the old one, which stays until then */
+		long t = empty_take(a, 1, 1);
+		int ret;
+
+		if (t < 0)
+			return -ENOMEM;
+		if (fault_run_in(pool->root, a, (size_t)t, 1, &ff)) {
+			empty_insert(a, (size_t)t, 1);
+			return -ENOMEM;
+		}
+		ofd = slot_file(a, src);
+		ofp = a->slots[src].fpage;
+		ret = hp_window_replace(a, (size_t)t, src);
+		if (ret == -EIO)	/* the old page is gone already: place the new one */
+			ret = a->slots[src].state == HP_SLOT_LOST ? -EIO :
+			      hp_window_move(a, (size_t)t, src);
+		if (ret < 0) {
+			unmap_pages(a, (size_t)t, 1);
+			empty_insert(a, (size_t)t, 1);
+			return -ENOMEM;
+		}
+		if (punch_page(a, ofd, ofp))
+			hp_log(2, "a replaced page stays in its file until the file goes");
+		a->slots[src].flags = a->slots[t].flags;
+		a->slots[src].node = a->slots[t].node;
+		a->slots[src].gen = a->slots[t].gen;
+		a->slots[src].fpage = a->slots[t].fpage;
+		a->slot_fd[src] = a->slot_fd[t];
+		a->slots[t].flags = 0;
+		a->slot_fd[t] = 0;
+		if (ret > 0)
+			hp_window_lose(a, (size_t)t, 1);
+		else
+			empty_insert(a, (size_t)t, 1);
+	}
 	new = a->slots[dst].node;
 	if (old == new || old < 0 || new < 0)
 		return 0;

@@ -15,17 +15,23 @@
  * The resv_map of a region records its populated ranges, updated with the
  * kernel's region_chg / region_add / region_abort / region_del protocol.
  *
- * Sharing: the pages of a HUGEPOOL_SHARED pool are pages of one hugetlb
- * memfd, slot i at file page i (pool.c never moves them between slots), so
- * a region's pages are one contiguous range of that file whatever their
- * history. hugepool_region_fd() hands out the file and the range's offset;
- * another process maps it MAP_SHARED and sees the same pages. A NORESERVE
- * region of such a pool gets a fresh page at its own file page on populate
- * (and src's page goes back), which needs a spare kernel page for a moment.
+ * Sharing: a region of a HUGEPOOL_SHARED pool has a hugetlb memfd of its
+ * own, holding its pages and nothing else (page k of the region is page k
+ * of the file), sealed against growing and shrinking. hugepool_region_fd()
+ * hands out that file: a peer that maps it reaches this region's pages and
+ * no other page of the pool, and cannot truncate it under the owner (a
+ * shrink would SIGBUS the owner's next touch). Pages cannot change files,
+ * so a page that enters or leaves a region is swapped for a fresh one in
+ * the other file (hp_pool_refault_page: a spare kernel page for a moment,
+ * or -ENOMEM with nothing changed): at reserve, populate and release, and
+ * at free, where a page that cannot be swapped back goes to the kernel
+ * instead (hp_pool_drop_page). The pool's own memfd is never handed out.
  */
 #include "internal.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/memfd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,7 +44,74 @@ struct hugepool_region {
 	struct hp_resv_map map;		/* populated page ranges */
 	struct hugepool_region *next, *prev;
 	int pinned;			/* io_uring registrations holding pages */
+	int fd;				/* HUGEPOOL_SHARED: its own memfd; else -1 */
 };
+
+/* [shared] The region's own file: its pages only, sealed so that a peer
+ * holding it can neither grow nor shrink it. */
+static int region_file_create(struct hugepool_region *r)
+{
+	int fd = hp_sys_memfd_create("hugepool-region", MFD_CLOEXEC | MFD_HUGETLB |
+				     MFD_ALLOW_SEALING |
+				     (unsigned int)(r->a->shift << MFD_HUGE_SHIFT)), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = hp_sys_ftruncate(fd, (off_t)(r->npages << r->a->shift));
+	if (!ret)
+		ret = hp_sys_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	if (ret) {
+		hp_sys_close(fd);
+		return ret;
+	}
+	r->fd = fd;
+	return 0;
+}
+
+/* [shared] The page at region page i moves into the region's file in
+ * place. 0 or -ENOMEM (nothing changed). Lock held. */
+static int page_in(struct hugepool_region *r, size_t i)
+{
+	size_t idx = r->first + i;
+	int old = r->a->slots[idx].node, ret;
+
+	ret = hp_pool_refault_page(r->pool, r->a, idx, idx, r->fd, (uint32_t)i);
+	/* a reserved page is free and reserved on its node: the fresh one
+	 * is, on its own (refault moved nr only) */
+	if (!ret && old != r->a->slots[idx].node) {
+		hp_pool_acct(r->pool, old, 0, -1, -1);
+		hp_pool_acct(r->pool, r->a->slots[idx].node, 0, 1, 1);
+	}
+	return ret;
+}
+
+/* [shared] The page at slot idx of a region being freed goes back into the
+ * pool's file; if no page can be had for that, to the kernel. true if it
+ * is the pool's to keep. Lock held. */
+static bool page_home(struct hugepool_region *r, size_t idx)
+{
+	struct hp_arena *a = r->a;
+
+	if (r->fd < 0 || hp_arena_foreign(a) || !a->slot_fd[idx])
+		return true;
+	if (!hp_pool_refault_page(r->pool, a, idx, idx, -1, 0))
+		return true;
+	hp_pool_drop_page(r->pool, a, idx);
+	return false;
+}
+
+/* [shared] Close the region's file; its pages, if a peer still maps any,
+ * go (as the pool's own file's do at destroy). */
+static void region_file_close(struct hugepool_region *r)
+{
+	if (r->fd < 0)
+		return;
+	if (!hp_arena_foreign(r->a))
+		hp_sys_fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				 (off_t)(r->npages << r->a->shift));
+	hp_sys_close(r->fd);
+	r->fd = -1;
+}
 
 static void region_link(struct hugepool *pool, struct hugepool_region *r)
 {
@@ -107,7 +180,13 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 	r->a = a;
 	r->npages = n;
 	r->flags = flags;
+	r->fd = -1;
 	hp_resv_map_init(&r->map);
+	if (a->fd >= 0 && region_file_create(r)) {
+		hp_meta_free(r, sizeof(*r));
+		errno = ENOMEM;
+		return NULL;
+	}
 
 	hp_pool_lock(pool);
 	nr_before = pool->root->nr_huge_pages;
@@ -131,6 +210,17 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 			mark_region(r, r->first + i);
 			hp_pool_acct(pool, a->slots[r->first + i].node, 0, 1, 1);
 		}
+		/* [shared] the pages move into the region's own file */
+		for (i = 0; r->fd >= 0 && i < n; i++)
+			if (page_in(r, i)) {
+				region_link(pool, r);
+				region_free_locked(r);
+				hp_pool_shrink_back(pool, nr_before);
+				pool->stats.failures++;
+				hp_pool_unlock(pool);
+				errno = ENOMEM;
+				return NULL;
+			}
 	}
 	region_link(pool, r);
 	pool->stats.region_reserves++;
@@ -156,6 +246,7 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 fail:
 	pool->stats.failures++;
 	hp_pool_unlock(pool);
+	region_file_close(r);
 	hp_meta_free(r, sizeof(*r));
 	errno = ENOMEM;
 	return NULL;
@@ -177,16 +268,16 @@ int hugepool_region_fd(const struct hugepool_region *r, off_t *offset)
 
 	if (!r || !offset)
 		return -EINVAL;
-	if (r->a->fd < 0)
+	if (r->fd < 0)
 		return -EOPNOTSUPP;	/* private pages: nothing to share */
 	saved = errno;
-	fd = fcntl(r->a->fd, F_DUPFD_CLOEXEC, 3);
+	fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0) {
 		fd = -errno;
 		errno = saved;
 		return fd;
 	}
-	*offset = (off_t)r->first << r->a->shift;
+	*offset = 0;		/* the file is the region's alone */
 	return fd;
 }
 
@@ -236,10 +327,10 @@ static int populate_page(struct hugepool_region *r, size_t i)
 			return -ENOMEM;
 		}
 		if (a->fd >= 0)
-			/* a shared pool's page stays at its file page: a
-			 * fresh one comes at this slot's (the region is one
-			 * range of the file) and src's goes back */
-			ret = hp_pool_refault_page(pool, a, (size_t)src, idx);
+			/* a shared pool's page stays in its file: a fresh
+			 * one comes in the region's, and src's goes back */
+			ret = hp_pool_refault_page(pool, a, (size_t)src, idx, r->fd,
+						   (uint32_t)i);
 		else
 			ret = hp_pool_move_page(a, (size_t)src, idx);
 		if (ret) {
@@ -334,7 +425,7 @@ static int release_page(struct hugepool_region *r, size_t i)
 		if (a->fd >= 0)
 			/* shared pool: see populate_page; needs a spare
 			 * kernel page for a moment, else nothing changes */
-			ret = hp_pool_refault_page(r->pool, a, idx, (size_t)e);
+			ret = hp_pool_refault_page(r->pool, a, idx, (size_t)e, -1, 0);
 		else
 			ret = hp_pool_move_page(a, idx, (size_t)e);
 		if (ret) {
@@ -412,21 +503,32 @@ static long region_free_locked(struct hugepool_region *r)
 			if (hp_region_count(&r->map, (long)i, (long)i + 1)) {
 				a->slots[idx].state = HP_SLOT_USED;
 				a->slots[idx].flags |= HP_SLOT_F_DIRTY;
-				hp_pool_put_run(pool, a, idx, 1);
+				if (page_home(r, idx))
+					hp_pool_put_run(pool, a, idx, 1);
 			} else {
 				hp_pool_empty_put(a, idx, 1);
 			}
 		}
 	} else {
+		size_t run = r->first;
+
 		for (i = 0; i < r->npages; i++) {
 			size_t idx = r->first + i;
 
 			if (!hp_region_count(&r->map, (long)i, (long)i + 1))
 				hp_pool_acct(pool, a->slots[idx].node, 0, -1, -1);
 			a->slots[idx].state = HP_SLOT_USED;
+			if (!page_home(r, idx)) {
+				/* gone to the kernel: the runs around it go back */
+				if (idx > run)
+					hp_pool_put_run(pool, a, run, idx - run);
+				run = idx + 1;
+			}
 		}
-		hp_pool_put_run(pool, a, r->first, r->npages);
+		if (r->first + r->npages > run)
+			hp_pool_put_run(pool, a, run, r->first + r->npages - run);
 	}
+	region_file_close(r);
 	hp_resv_map_release(&r->map);
 	region_unlink(pool, r);
 	hp_meta_free(r, sizeof(*r));

@@ -24,6 +24,7 @@ const char *const hp_sys_call_names[HP_SYS_NR_CALLS] = {
 	[HP_SYS_MEMFD_CREATE] = "memfd_create",
 	[HP_SYS_FALLOCATE] = "fallocate", [HP_SYS_FTRUNCATE] = "ftruncate",
 	[HP_SYS_OPEN] = "open", [HP_SYS_READ] = "read", [HP_SYS_WRITE] = "write",
+	[HP_SYS_FCNTL] = "fcntl",
 };
 
 int (*volatile hp_sys_inject)(enum hp_sys_call call);
@@ -147,6 +148,16 @@ int hp_sys_ftruncate(int fd, off_t len)
 {
 	INJECT(HP_SYS_FTRUNCATE);
 	return ftruncate(fd, len) ? -errno : 0;
+}
+
+int hp_sys_add_seals(int fd, unsigned int seals)
+{
+	int saved = errno, ret;
+
+	INJECT(HP_SYS_FCNTL);
+	ret = fcntl(fd, F_ADD_SEALS, seals) ? -errno : 0;
+	errno = saved;
+	return ret;
 }
 
 void hp_sys_close(int fd)

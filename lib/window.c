@@ -166,3 +166,19 @@ int hp_window_move(struct hp_arena *a, size_t src, size_t dst)
 	}
 	return 0;
 }
+
+int hp_window_replace(struct hp_arena *a, size_t src, size_t dst)
+{
+	void *s = hp_slot_addr(a, src), *d = hp_slot_addr(a, dst), *p;
+	size_t sz = (size_t)1 << a->shift;
+	int ret = hp_sys_mremap(s, sz, sz, MREMAP_MAYMOVE | MREMAP_FIXED, d, &p);
+
+	if (ret) {
+		/* dst still mapped: the old page is there, untouched */
+		if (hp_sys_madvise(d, sz, MADV_NORMAL) != -ENOMEM)
+			return ret;
+		hp_window_recover(a, dst, 1);
+		return -EIO;
+	}
+	return cover_hole(a, src, 1) ? 1 : 0;
+}

@@ -183,10 +183,13 @@ HUGEPOOL_EXPORT long hugepool_region_release(struct hugepool_region *r, size_t o
 HUGEPOOL_EXPORT int hugepool_region_free(struct hugepool_region *r);
 
 /*
- * Sharing a region of a HUGEPOOL_SHARED pool with another process. The
- * region is one range of the pool's hugetlb memfd: this returns a new
- * close-on-exec descriptor of that file (the caller closes it) and stores
- * the offset of the region's first page in *offset. Pass the descriptor on
+ * Sharing a region of a HUGEPOOL_SHARED pool with another process. Each
+ * such region has a hugetlb memfd of its own that holds its pages and
+ * nothing else, sealed (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL): a peer
+ * cannot reach any other memory of the pool, nor truncate or grow the file
+ * under the owner. This returns a new close-on-exec descriptor of that file
+ * (the caller closes it) and stores 0, the offset of the region's first
+ * page, in *offset. Pass the descriptor on
  * (SCM_RIGHTS over a Unix socket, or across fork/exec); the other process
  * maps the region with
  *

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Description: regions of a HUGEPOOL_SHARED pool are shared with another
- * process. hugepool_region_fd gives the pool's memfd and the region's
- * offset in it; they go to a separate program (api-peer, exec'd: it
+ * process. hugepool_region_fd gives the region's own memfd and the offset
+ * of its first page (0); they go to a separate program (api-peer, exec'd: it
  * inherits no mapping) over a Unix socket with SCM_RIGHTS. The peer maps
  * the region, finds huge pages holding our pattern and writes its own,
  * which we then read in our mapping. This holds for a region reserved after

@@ -70,6 +70,7 @@ static const struct {
 	{ HP_SYS_OPEN, { EACCES, EMFILE, ENFILE, ENOENT, ENOMEM, EINTR } },
 	{ HP_SYS_READ, { EIO, EAGAIN, EINTR } },
 	{ HP_SYS_WRITE, { EIO, ENOSPC, EPIPE, EAGAIN, EBADF, EDQUOT } },
+	{ HP_SYS_FCNTL, { EBUSY, EINVAL, EPERM } },
 };
 
 static int nerrs(int t)
