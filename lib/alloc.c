@@ -251,7 +251,7 @@ static void mark_block(struct hp_arena *a, size_t first, size_t n, size_t req)
 static long fb_take(struct hugepool *pool, size_t n, size_t align)
 {
 	struct hp_arena *a = pool->fb_arena;
-	long first = hp_pool_empty_take(a, n, align);
+	long first = hp_empty_take(a, n, align);
 	void *p;
 	size_t i;
 
@@ -259,7 +259,7 @@ static long fb_take(struct hugepool *pool, size_t n, size_t align)
 		return first;
 	if (hp_window_map(a, (size_t)first, n, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, false)) {
-		hp_pool_empty_put(a, (size_t)first, n);
+		hp_empty_insert(a, (size_t)first, n);
 		return -ENOMEM;
 	}
 	p = hp_slot_addr(a, (size_t)first);
@@ -277,8 +277,8 @@ static long fb_take(struct hugepool *pool, size_t n, size_t align)
 
 static void fb_put(struct hp_arena *a, size_t first, size_t n)
 {
-	hp_pool_unmap_pages(a, first, n);
-	hp_pool_empty_put(a, first, n);
+	hp_unmap_pages(a, first, n);
+	hp_empty_insert(a, first, n);
 }
 
 /* Give a run of USED slots back to wherever it came from. */
@@ -511,11 +511,11 @@ void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 	}
 	if (unlikely(!p))
 		goto fail;
-	hp_pool_unlock(pool);
+	hp_pool_op_end(pool);
 	return p;
 fail:
 	pool->stats.failures++;
-	hp_pool_unlock(pool);
+	hp_pool_op_end(pool);
 	errno = ENOMEM;
 	return NULL;
 }
@@ -579,7 +579,7 @@ void hp_free_in(struct hp_arena *a, void *ptr)
 
 	hp_pool_lock(root);
 	free_locked(a, ptr);
-	hp_pool_unlock(root);
+	hp_pool_op_end(root);
 }
 
 size_t hp_usable_in(struct hp_arena *a, const void *ptr)
@@ -589,7 +589,7 @@ size_t hp_usable_in(struct hp_arena *a, const void *ptr)
 
 	hp_pool_lock(a->pool);
 	n = block_lookup(a, ptr, &req, &owner);
-	hp_pool_unlock(a->pool);
+	hp_pool_op_end(a->pool);
 	return n;
 }
 
@@ -609,7 +609,7 @@ void *hugepool_calloc(struct hugepool *pool, size_t n, size_t size)
 	if (__builtin_mul_overflow(n, size, &total)) {
 		hp_pool_lock(pool);
 		pool->stats.failures++;
-		hp_pool_unlock(pool);
+		hp_pool_op_end(pool);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -819,13 +819,13 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 	hp_pool_lock(a->pool);
 	usable = block_lookup(a, ptr, &req, &owner);
 	if (!usable) {
-		hp_pool_unlock(a->pool);
+		hp_pool_op_end(a->pool);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (size > PTRDIFF_MAX) {
 		owner->stats.failures++;
-		hp_pool_unlock(a->pool);
+		hp_pool_op_end(a->pool);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -833,7 +833,7 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 		np = realloc_mixed(a, ptr, size);
 	else
 		np = realloc_pages(a, hp_slot_index(a, ptr), size, false);
-	hp_pool_unlock(a->pool);
+	hp_pool_op_end(a->pool);
 	if (np)
 		return np;
 	/* a new block and a copy: across the page boundary, or no room */
@@ -845,7 +845,7 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 		np = realloc_pages(a, hp_slot_index(a, ptr), size, true);
 		if (np)
 			owner->stats.failures--;	/* hp_alloc counted it */
-		hp_pool_unlock(a->pool);
+		hp_pool_op_end(a->pool);
 		if (np)
 			errno = saved;
 		return np;
@@ -858,7 +858,7 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 }
 
 /* Every block and MIXED page of pool goes back (destroy). Lock held. */
-void hp_alloc_destroy_all(struct hugepool *pool)
+static void alloc_destroy_all(struct hugepool *pool)
 {
 	struct hp_arena *arenas[2] = { pool->arena, pool->fb_arena };
 	int k;
@@ -885,4 +885,11 @@ void hp_alloc_destroy_all(struct hugepool *pool)
 	pool->stats.bytes_in_use = 0;
 	pool->stats.bytes_requested = 0;
 	pool->stats.bytes_held = 0;
+}
+
+static const struct hp_pool_consumer alloc_consumer = { .destroy_all = alloc_destroy_all };
+
+__attribute__((constructor(102))) static void alloc_ctor(void)
+{
+	hp_pool_add_consumer(&alloc_consumer);
 }

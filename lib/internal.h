@@ -87,6 +87,14 @@ long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), 
 long hp_sys_kernel_page_size(const void *addr);
 
 /* ------------------------------------------------------------------------
+ * fork.c: the one pthread_atfork registration; modules register hooks,
+ * run by layer (prepare from the highest down, parent and child up)
+ * ------------------------------------------------------------------------ */
+enum { HP_LAYER_META = 1, HP_LAYER_POOL = 3, HP_LAYER_DECAY = 4 };
+void hp_atfork_register(int level, void (*prepare)(void), void (*parent)(void),
+			void (*child)(void));
+
+/* ------------------------------------------------------------------------
  * hstate.c: the huge page sizes the kernel offers, and their counters
  * ------------------------------------------------------------------------ */
 struct hp_hstate {
@@ -160,9 +168,7 @@ void *hp_meta_map(size_t size);
 void hp_meta_unmap(void *p, size_t size);
 /* munmap of [p, p + len) failed: give back what it holds anyway */
 void hp_release_mapping(void *p, size_t len);
-void hp_meta_atfork_prepare(void);
-void hp_meta_atfork_parent(void);
-void hp_meta_atfork_child(void);
+
 
 /* ------------------------------------------------------------------------
  * util.c: parsing shared by the library, the preload and hugepool-ctl
@@ -337,6 +343,28 @@ struct hp_arena *hp_arena_lookup(const void *addr);
 
 void hp_pool_lock(struct hugepool *pool);
 void hp_pool_unlock(struct hugepool *pool);
+/* An operation on pool ends: watchers are told (lock held), then unlock. */
+void hp_pool_op_end(struct hugepool *pool);
+
+/* The layers above watch pools (publish.c: the live stats file) and tear
+ * down what they hold in them (alloc.c: blocks; region.c: regions) through
+ * hooks they register; the engine never calls them by name. */
+struct hp_pool_watch {
+	void (*added)(struct hugepool *p);		/* lock held */
+	void (*removed)(struct hugepool *p);		/* lock held */
+	void (*changed)(struct hugepool *p, bool force);	/* lock held */
+	void (*flush)(void);				/* no pool lock held */
+};
+struct hp_pool_consumer {
+	void (*destroy_all)(struct hugepool *p);	/* at destroy, lock held */
+	bool (*busy)(const struct hugepool *p);		/* keeps p from destroy */
+};
+void hp_pool_set_watch(const struct hp_pool_watch *w);
+void hp_pool_add_consumer(const struct hp_pool_consumer *c);
+void hp_pool_watch_added(struct hugepool *pool);
+void hp_pool_watch_removed(struct hugepool *pool);
+void hp_pool_watch_changed(struct hugepool *pool, bool force);
+void hp_pool_watch_flush(void);
 
 /* Take npages contiguous pages for pool (lock held): from its free lists,
  * from the parent, or fresh from the kernel, placed per the pool's policy.
@@ -362,25 +390,72 @@ int hp_pool_check(const struct hugepool *pool);
 long hp_pool_decay(struct hugepool *pool, uint64_t now_ms, bool force);
 /* Undo the growth of a failed call: free surplus pages of the root beyond
  * nr_before go back to the kernel now (lock held). */
-void hp_pool_shrink_back(struct hugepool *pool, size_t nr_before);
+void hp_shrink_back(struct hugepool *pool, size_t nr_before);
 
-/* helpers for region.c and alloc.c (lock held) */
+/* ------------------------------------------------------------------------
+ * The engine's own interface, file by file (every call with the root's
+ * lock held). Lower files never call higher ones: arena < freelist <
+ * fault < decay, move < pool (scripts/check-layers.sh).
+ * ------------------------------------------------------------------------ */
+/* arena.c: the window, the registry, EMPTY runs */
+unsigned int hp_bin_of(size_t n, unsigned int nbins);
+void hp_run_set_len(struct hp_arena *a, size_t first, size_t n);
+void hp_ext_link(struct hp_slot **bins, unsigned int nbins, struct hp_slot *head, size_t n);
+void hp_ext_unlink(struct hp_slot **bins, unsigned int nbins, struct hp_slot *head);
+long hp_ext_find(struct hp_arena *a, struct hp_slot **bins, unsigned int nbins,
+		 size_t n, size_t align, size_t *start);
+void hp_empty_insert(struct hp_arena *a, size_t first, size_t n);
+void hp_empty_remove(struct hp_arena *a, size_t idx);
+long hp_empty_take(struct hp_arena *a, size_t n, size_t align);
+size_t hp_window_slots(size_t shift, size_t max_pages);
+struct hp_arena *hp_arena_create(size_t shift, size_t nslots, bool base_pages, bool shared,
+				 const char *name);
+void hp_arena_destroy(struct hp_arena *a);
+
+/* freelist.c: counters and per-node free lists */
 void hp_pool_acct(struct hugepool *pool, int node, long dnr, long dfree, long dresv);
-int hp_pool_move_page(struct hp_arena *a, size_t src, size_t dst);
+void hp_surplus_added(struct hugepool *pool, int node);
+void hp_surplus_removed(struct hugepool *pool, int node);
+void hp_surplus_readjust(struct hugepool *pool);
+void hp_free_insert(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n,
+		    int node, uint32_t stamp);
+void hp_free_carve(struct hugepool *pool, struct hp_arena *a, size_t head, size_t start, size_t n);
+int hp_node_order(struct hugepool *pool, int *order);
+long hp_free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_t align);
+
+/* fault.c: pages into and out of slots */
+struct hp_ffile {	/* a shared arena's page: page fp of file fd */
+	int fd;
+	uint32_t fp;
+};
+void hp_unmap_pages(struct hp_arena *a, size_t first, size_t n);
+int hp_fault_run(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
+int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+		    const struct hp_ffile *ff);
+int hp_move_page(struct hp_arena *a, size_t src, size_t dst);
 /* a slot whose page was moved out becomes address space again */
-void hp_pool_vacate(struct hp_arena *a, size_t idx);
-long hp_pool_empty_take(struct hp_arena *a, size_t n, size_t align);
-void hp_pool_empty_put(struct hp_arena *a, size_t first, size_t n);
+void hp_vacate(struct hp_arena *a, size_t idx);
 int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
+int hp_pool_privatize(struct hp_arena *a, size_t first, size_t npages);
 /* HUGEPOOL_SHARED arenas: the page of src is replaced by a fresh one at
  * dst (src itself: in place), in page fp of file fd (fd < 0: the pool's
  * memfd, page dst); counters unchanged. 0 or -ENOMEM. */
 int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst,
 			 int fd, uint32_t fp);
-void hp_pool_unmap_pages(struct hp_arena *a, size_t first, size_t n);
+
+/* decay.c */
+void hp_decay_kick(struct hugepool *root);
+void hp_decay_wake(void);
+/* Undo the growth of a failed call: free surplus pages of the root beyond
+ * nr_before go back to the kernel now. */
+void hp_shrink_back(struct hugepool *pool, size_t nr_before);
+
+/* pool.c */
+void hp_took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n);
+void hp_root_release(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
 void hp_pool_drop_page(struct hugepool *pool, struct hp_arena *a, size_t idx);
-int hp_pool_privatize(struct hp_arena *a, size_t first, size_t npages);
-void hp_decay_atfork_child(void);
+void hp_pool_list_add(struct hugepool *pool);
+void hp_pool_list_del(struct hugepool *pool);
 
 static inline void *hp_slot_addr(const struct hp_arena *a, size_t idx)
 {
@@ -404,7 +479,6 @@ static inline bool hp_arena_foreign(const struct hp_arena *a)
 {
 	return a->fd >= 0 && a->gen != __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED);
 }
-void hp_fork_init(void);
 
 /* ------------------------------------------------------------------------
  * window.c: the arena's address window stays mapped by the pool (a
@@ -440,15 +514,9 @@ int hp_window_move(struct hp_arena *a, size_t src, size_t dst);
 void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero);
 void hp_free_in(struct hp_arena *a, void *ptr);
 size_t hp_usable_in(struct hp_arena *a, const void *ptr);
-/* release every block of pool (destroy; lock held) */
-void hp_alloc_destroy_all(struct hugepool *pool);
-/* region.c: free every region of pool (destroy; lock held) */
-void hp_region_destroy_all(struct hugepool *pool);
 /* region.c for uring.c: pin count (+/-), populated pages of [f, t) */
 int hp_region_pin(struct hugepool_region *r, int delta);
 long hp_region_populated(struct hugepool_region *r, long f, long t);
-/* region.c for hugepool_destroy: a region of pool is pinned (lock held) */
-bool hp_region_any_pinned(const struct hugepool *pool);
 
 /* ------------------------------------------------------------------------
  * options.c: HUGEPOOL_* environment

@@ -128,17 +128,23 @@ void hp_meta_free(void *p, size_t size)
 }
 
 /* fork: the child must not inherit a held meta_lock */
-void hp_meta_atfork_prepare(void)
+static void meta_atfork_prepare(void)
 {
 	pthread_mutex_lock(&meta_lock);
 }
 
-void hp_meta_atfork_parent(void)
+static void meta_atfork_parent(void)
 {
 	pthread_mutex_unlock(&meta_lock);
 }
 
-void hp_meta_atfork_child(void)
+static void meta_atfork_child(void)
 {
 	pthread_mutex_init(&meta_lock, NULL);
+}
+
+__attribute__((constructor(102))) static void meta_ctor(void)
+{
+	hp_atfork_register(HP_LAYER_META, meta_atfork_prepare, meta_atfork_parent,
+			   meta_atfork_child);
 }

@@ -406,7 +406,7 @@ static hp_cold void pl_fallback(size_t size)
 	if (pool) {
 		hp_pool_lock(pool);
 		pool->stats.fallbacks++;
-		hp_pool_unlock(pool);
+		hp_pool_op_end(pool);
 	}
 	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
 		hp_log(1, "a %zu-byte allocation could not be had from huge pages; "

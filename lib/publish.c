@@ -359,7 +359,7 @@ void hp_publish_flush(void)
 			continue;
 		hp_pool_lock(p);
 		hp_publish_pool_update(p, true);
-		hp_pool_unlock(p);
+		hp_pool_op_end(p);
 	}
 	pthread_mutex_unlock(&hp_pools_lock);
 }
@@ -417,4 +417,16 @@ __attribute__((destructor)) static void publish_fini(void)
 	if (pub_gen != __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED) || pub_pid != getpid())
 		return;
 	hp_sys_unlink(pub_path);
+}
+
+static const struct hp_pool_watch publish_watch = {
+	.added = hp_publish_pool_add,
+	.removed = hp_publish_pool_del,
+	.changed = hp_publish_pool_update,
+	.flush = hp_publish_flush,
+};
+
+__attribute__((constructor(102))) static void publish_ctor(void)
+{
+	hp_pool_set_watch(&publish_watch);
 }

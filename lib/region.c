@@ -167,7 +167,7 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 		 * the parent's to hand out (see alloc.c) */
 		hp_pool_lock(pool);
 		pool->stats.failures++;
-		hp_pool_unlock(pool);
+		hp_pool_op_end(pool);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -192,7 +192,7 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 	nr_before = pool->root->nr_huge_pages;
 	if (flags & HUGEPOOL_REGION_NORESERVE) {
 		/* address space only; the slots keep their placeholders */
-		first = hp_pool_empty_take(a, n, 1);
+		first = hp_empty_take(a, n, 1);
 		if (first < 0)
 			goto fail;
 		r->first = (size_t)first;
@@ -215,16 +215,16 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 			if (page_in(r, i)) {
 				region_link(pool, r);
 				region_free_locked(r);
-				hp_pool_shrink_back(pool, nr_before);
+				hp_shrink_back(pool, nr_before);
 				pool->stats.failures++;
-				hp_pool_unlock(pool);
+				hp_pool_op_end(pool);
 				errno = ENOMEM;
 				return NULL;
 			}
 	}
 	region_link(pool, r);
 	pool->stats.region_reserves++;
-	hp_pool_unlock(pool);
+	hp_pool_op_end(pool);
 
 	if (flags & HUGEPOOL_REGION_POPULATE) {
 		long ret = hugepool_region_populate(r, 0, size);
@@ -236,8 +236,8 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 			 * kernel (found by tests/fault: they stayed in the
 			 * pool as surplus) */
 			hp_pool_lock(pool);
-			hp_pool_shrink_back(pool, nr_before);
-			hp_pool_unlock(pool);
+			hp_shrink_back(pool, nr_before);
+			hp_pool_op_end(pool);
 			errno = -ret;
 			return NULL;
 		}
@@ -245,7 +245,7 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 	return r;
 fail:
 	pool->stats.failures++;
-	hp_pool_unlock(pool);
+	hp_pool_op_end(pool);
 	region_file_close(r);
 	hp_meta_free(r, sizeof(*r));
 	errno = ENOMEM;
@@ -332,12 +332,12 @@ static int populate_page(struct hugepool_region *r, size_t i)
 			ret = hp_pool_refault_page(pool, a, (size_t)src, idx, r->fd,
 						   (uint32_t)i);
 		else
-			ret = hp_pool_move_page(a, (size_t)src, idx);
+			ret = hp_move_page(a, (size_t)src, idx);
 		if (ret) {
 			hp_pool_put_run(pool, a, (size_t)src, 1);
 			return -ENOMEM;
 		}
-		hp_pool_vacate(a, (size_t)src);
+		hp_vacate(a, (size_t)src);
 		mark_region(r, idx);
 		pool->stats.bytes_zeroed += hp_pool_zero_run(a, idx, 1) << a->shift;
 		if (a->fd < 0)
@@ -400,7 +400,7 @@ long hugepool_region_populate(struct hugepool_region *r, size_t offset, size_t l
 		r->pool->stats.region_populates++;
 	if (ret)
 		r->pool->stats.failures++;
-	hp_pool_unlock(r->pool);
+	hp_pool_op_end(r->pool);
 	return ret ? ret : done;
 }
 
@@ -417,7 +417,7 @@ static int release_page(struct hugepool_region *r, size_t i)
 		return 0;
 	}
 	{
-		long e = hp_pool_empty_take(a, 1, 1);
+		long e = hp_empty_take(a, 1, 1);
 		int ret;
 
 		if (e < 0)
@@ -427,9 +427,9 @@ static int release_page(struct hugepool_region *r, size_t i)
 			 * kernel page for a moment, else nothing changes */
 			ret = hp_pool_refault_page(r->pool, a, idx, (size_t)e, -1, 0);
 		else
-			ret = hp_pool_move_page(a, idx, (size_t)e);
+			ret = hp_move_page(a, idx, (size_t)e);
 		if (ret) {
-			hp_pool_empty_put(a, (size_t)e, 1);
+			hp_empty_insert(a, (size_t)e, 1);
 			/* the caller gets -ENOMEM, not mremap's own errno
 			 * (EFAULT, EAGAIN...: meaningless to it); found by
 			 * tests/fault */
@@ -453,7 +453,7 @@ long hugepool_region_release(struct hugepool_region *r, size_t offset, size_t le
 		return ret;
 	hp_pool_lock(r->pool);
 	if (r->pinned) {
-		hp_pool_unlock(r->pool);
+		hp_pool_op_end(r->pool);
 		return -EBUSY;
 	}
 	for (i = f; i < t; i++) {
@@ -481,7 +481,7 @@ long hugepool_region_release(struct hugepool_region *r, size_t offset, size_t le
 	}
 	if (done)
 		r->pool->stats.region_releases++;
-	hp_pool_unlock(r->pool);
+	hp_pool_op_end(r->pool);
 	return done || !ret ? done : ret;
 }
 
@@ -506,7 +506,7 @@ static long region_free_locked(struct hugepool_region *r)
 				if (page_home(r, idx))
 					hp_pool_put_run(pool, a, idx, 1);
 			} else {
-				hp_pool_empty_put(a, idx, 1);
+				hp_empty_insert(a, idx, 1);
 			}
 		}
 	} else {
@@ -545,11 +545,11 @@ int hugepool_region_free(struct hugepool_region *r)
 	pool = r->pool;
 	hp_pool_lock(pool);
 	ret = region_free_locked(r);
-	hp_pool_unlock(pool);
+	hp_pool_op_end(pool);
 	return (int)ret;
 }
 
-void hp_region_destroy_all(struct hugepool *pool)
+static void region_destroy_all(struct hugepool *pool)
 {
 	while (pool->regions) {
 		pool->regions->pinned = 0;	/* destroy wins; the ring must be gone */
@@ -565,7 +565,7 @@ int hp_region_pin(struct hugepool_region *r, int delta)
 	hp_pool_lock(r->pool);
 	r->pinned += delta;
 	ret = r->pinned;
-	hp_pool_unlock(r->pool);
+	hp_pool_op_end(r->pool);
 	return ret;
 }
 
@@ -575,7 +575,7 @@ int hp_region_pin(struct hugepool_region *r, int delta)
  * freeing the region would hand pages the kernel may still DMA into back
  * to the pool (or its bookkeeping to nobody) while a ring holds them.
  */
-bool hp_region_any_pinned(const struct hugepool *pool)
+static bool region_any_pinned(const struct hugepool *pool)
 {
 	const struct hugepool_region *r;
 
@@ -592,6 +592,16 @@ long hp_region_populated(struct hugepool_region *r, long f, long t)
 
 	hp_pool_lock(r->pool);
 	n = hp_region_count(&r->map, f, t);
-	hp_pool_unlock(r->pool);
+	hp_pool_op_end(r->pool);
 	return n;
+}
+
+static const struct hp_pool_consumer region_consumer = {
+	.destroy_all = region_destroy_all,
+	.busy = region_any_pinned,
+};
+
+__attribute__((constructor(102))) static void region_ctor(void)
+{
+	hp_pool_add_consumer(&region_consumer);
 }

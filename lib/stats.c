@@ -74,7 +74,7 @@ static void print_pool(struct out *o, struct hugepool *p, bool json, bool first)
 	su = p->surplus_huge_pages;
 	mn = p->min_pages;
 	mx = p->max_pages;
-	hp_pool_unlock(p);
+	hp_pool_op_end(p);
 	hp_nodemask_format(&p->root->nodes, nodes, sizeof(nodes));
 	waste = st.bytes_held > st.bytes_requested ? st.bytes_held - st.bytes_requested : 0;
 
