@@ -317,7 +317,7 @@ static long take_pages(struct hugepool *pool, size_t n, size_t align)
 
 	if (unlikely(maybe_cow()) && foreign(pool))
 		return -ENOMEM;
-	first = hp_pool_take_run(pool, n, align, false);
+	first = hp_pool_take_run(pool, n, align);
 
 	if (first >= 0 && maybe_cow() && hp_pool_privatize(a, (size_t)first, n)) {
 		/* forked child, kernel pool empty: these pages cannot be made

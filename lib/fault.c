@@ -24,10 +24,31 @@
 #endif
 
 /* ------------------------------------------------------------------------
- * the kernel side: fault, release, move
+ * the three backings, behind one interface: fault.c is the only place that
+ * tells them apart
  * ------------------------------------------------------------------------ */
-/* Give pages back to the kernel; the window keeps a placeholder there
- * (hp_window_clear). */
+struct hp_backing {
+	/* map and populate n pages at [first, first + n) with the current
+	 * task policy: 0 or -errno, with nothing left mapped */
+	int (*fault)(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+		     const struct hp_ffile *ff);
+	/* the pages' own cleanup before the window takes them back */
+	void (*release)(struct hp_arena *a, size_t first, size_t n);
+	/* move the page at src over the placeholder at dst (hp_window_move) */
+	bool movable;
+};
+
+/* hugetlb anonymous memory: reserved, charged and populated away from the
+ * window, so a refusal (no page, a hugetlb cgroup limit) is an error here,
+ * never a hole in the window nor a SIGBUS later */
+static int anon_fault(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+		      const struct hp_ffile *ff)
+{
+	(void)ff;
+	return hp_window_map(a, first, n, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | root->h->mmap_flags, -1, 0, true);
+}
+
 /* [api: shared regions] the file a shared arena's page at slot i is in:
  * a region's own (see region.c) or the pool's. */
 static int slot_file(const struct hp_arena *a, size_t i)
@@ -41,22 +62,85 @@ static int punch_page(const struct hp_arena *a, int fd, uint32_t fpage)
 				(off_t)fpage << a->shift, (off_t)1 << a->shift);
 }
 
+/* hugetlb memfds (HUGEPOOL_SHARED): slot i of the pool's own file at file
+ * page i, so that a hole punched for a slot is the page it had (a bump
+ * counter ran out of file pages after nslots faults and never reused one);
+ * a region's file at the region's page (ff). Such pages never move between
+ * slots; see hp_pool_refault_page. */
+static int memfd_fault(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+		       const struct hp_ffile *ff)
+{
+	int fd = ff ? ff->fd : a->fd, ret;
+	uint32_t fp = ff ? ff->fp : (uint32_t)first;
+	off_t off = (off_t)fp << a->shift, len = (off_t)(n << a->shift);
+	size_t i;
+
+	(void)root;
+	if (hp_arena_foreign(a))
+		return -ENOMEM;	/* the parent's file: not ours to fill */
+	ret = hp_sys_fallocate(fd, 0, off, len);
+	if (!ret)
+		ret = hp_window_map(a, first, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off, true);
+	if (ret) {
+		hp_sys_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+		return ret;
+	}
+	for (i = 0; i < n; i++) {
+		a->slots[first + i].fpage = fp + (uint32_t)i;
+		a->slot_fd[first + i] = fd == a->fd ? 0 : fd + 1;
+	}
+	return 0;
+}
+
+static void memfd_release(struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+
+	/* not in a forked child: the file is the parent's too */
+	if (hp_arena_foreign(a))
+		return;
+	for (i = first; i < first + n; i++)
+		if ((a->slots[i].flags & HP_SLOT_F_PAGE) &&
+		    punch_page(a, slot_file(a, i), a->slots[i].fpage))
+			/* the page stays in the file, and the next fault of
+			 * this slot maps it again as if fresh from the
+			 * kernel: make it what that promises, zero (found by
+			 * tests/fault) */
+			memset(hp_slot_addr(a, i), 0, (size_t)1 << a->shift);
+}
+
+/* base pages: the fallback window, and pools for unit tests */
+static int base_fault(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+		      const struct hp_ffile *ff)
+{
+	(void)root;
+	(void)ff;
+	return hp_window_map(a, first, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0, false);
+}
+
+static const struct hp_backing backing_anon = { anon_fault, NULL, true };
+static const struct hp_backing backing_memfd = { memfd_fault, memfd_release, false };
+static const struct hp_backing backing_base = { base_fault, NULL, true };
+
+static const struct hp_backing *backing(const struct hp_arena *a)
+{
+	if (a->base_pages)
+		return &backing_base;
+	return a->fd >= 0 ? &backing_memfd : &backing_anon;
+}
+
+/* ------------------------------------------------------------------------
+ * the kernel side: fault, release, move
+ * ------------------------------------------------------------------------ */
+/* Give pages back to the kernel; the window keeps a placeholder there
+ * (hp_window_clear). */
 void hp_unmap_pages(struct hp_arena *a, size_t first, size_t n)
 {
-	/* [api: shared regions] not in a forked child: the file is the
-	 * parent's too (hp_arena_foreign) */
-	if (a->fd >= 0 && !hp_arena_foreign(a)) {
-		size_t i;
+	const struct hp_backing *b = backing(a);
 
-		for (i = first; i < first + n; i++)
-			if ((a->slots[i].flags & HP_SLOT_F_PAGE) &&
-			    punch_page(a, slot_file(a, i), a->slots[i].fpage))
-				/* the page stays in the file, and the next
-				 * fault of this slot maps it again as if fresh
-				 * from the kernel: make it what that promises,
-				 * zero (found by tests/fault) */
-				memset(hp_slot_addr(a, i), 0, (size_t)1 << a->shift);
-	}
+	if (b->release)
+		b->release(a, first, n);
 	hp_window_clear(a, first, n);
 }
 
@@ -110,137 +194,52 @@ static void policy_restore(struct policy_save *sv)
 				     HP_MAX_NODES + 1);
 }
 
-/* Map and populate n pages at slots [first, first + n) with the current
- * task policy. 0 or -errno; on error nothing stays mapped. */
-static int fault_range(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
-		       const struct hp_ffile *ff)
+/* INTERLEAVE, the kernel's for_each_node_mask_to_alloc: each page on the
+ * next node, skipping nodes that have none left. 0 or -errno, with nothing
+ * left mapped. */
+static int fault_interleave(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+			    const struct hp_ffile *ff, struct policy_save *sv)
 {
-	size_t len = n << a->shift;
-	int ret;
-
-	if (a->base_pages)
-		return hp_window_map(a, first, n, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, false);
-	if (a->fd >= 0) {
-		/* [api: shared regions] slot i is always file page i: a run
-		 * of slots (a region) is then one range of the file that
-		 * another process can map, and a hole punched for a slot is
-		 * the page it had (a bump counter ran out of file pages after
-		 * nslots faults and never reused one). Pages of such an
-		 * arena never move between slots; see hp_pool_refault_page. */
-		int fd = ff ? ff->fd : a->fd;
-		uint32_t fp = ff ? ff->fp : (uint32_t)first;
-		size_t i;
-
-		if (hp_arena_foreign(a))
-			return -ENOMEM;	/* the parent's file: not ours to fill */
-		ret = hp_sys_fallocate(fd, 0, (off_t)fp << a->shift, (off_t)len);
-		if (!ret)
-			ret = hp_window_map(a, first, n, PROT_READ | PROT_WRITE, MAP_SHARED,
-					    fd, (off_t)fp << a->shift, true);
-		if (ret) {
-			hp_sys_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					 (off_t)fp << a->shift, (off_t)len);
-			return ret;
-		}
-		for (i = 0; i < n; i++) {
-			a->slots[first + i].fpage = fp + (uint32_t)i;
-			a->slot_fd[first + i] = fd == a->fd ? 0 : fd + 1;
-		}
-		return 0;
-	}
-	/* reserved, charged and populated away from the window: a refusal
-	 * (no page, a hugetlb cgroup limit) is an error here, never a hole
-	 * in the window nor a SIGBUS later */
-	return hp_window_map(a, first, n, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | root->h->mmap_flags, -1, 0, true);
-}
-
-/*
- * alloc_fresh_huge_page for n pages at [first, first + n): place them per
- * the pool's policy, verify where they landed, record nodes. 0 or -ENOMEM
- * (with nothing left mapped).
- */
-int hp_fault_run(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
-{
-	return hp_fault_run_in(root, a, first, n, NULL);
-}
-
-int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
-			const struct hp_ffile *ff)
-{
-	struct policy_save sv = { .saved = false };
-	enum hugepool_policy pol = root->cfg.policy;
-	int nodes_buf[64];
-	int *nodes = nodes_buf;
 	size_t i;
 	int ret = 0;
 
-	if (a->base_pages) {
-		ret = fault_range(root, a, first, n, NULL);
-		if (ret)
-			return -ENOMEM;
-		/* a test pool on base pages (hp_pool_create_fake): node 0 */
-		for (i = first; i < first + n; i++) {
-			a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
-			a->slots[i].node = 0;
-			a->slots[i].gen = hp_fork_gen;
-		}
-		root->stats.pages_faulted += n;
-		return 0;
-	}
+	for (i = 0; i < n && !ret; i++) {
+		int tries = hp_nodemask_weight(&root->nodes);
+		struct hp_ffile f1 = { 0 };
 
-	if (pol == HUGEPOOL_POLICY_INTERLEAVE) {
-		/* the kernel's for_each_node_mask_to_alloc: each page on the
-		 * next node, skipping nodes that have none left */
-		for (i = 0; i < n && !ret; i++) {
-			int tries = hp_nodemask_weight(&root->nodes);
+		if (ff)
+			f1 = (struct hp_ffile){ ff->fd, ff->fp + (uint32_t)i };
+		ret = -ENOMEM;
+		while (tries-- > 0) {
+			hp_nodemask_t one = { { 0 } };
+			int nid = hp_nodemask_next(&root->nodes, root->next_nid_to_alloc);
 
-			ret = -ENOMEM;
-			while (tries-- > 0) {
-				hp_nodemask_t one = { { 0 } };
-				int nid = hp_nodemask_next(&root->nodes, root->next_nid_to_alloc);
-
-				root->next_nid_to_alloc = nid + 1;
-				hp_nodemask_set(&one, nid);
-				if (policy_set(MPOL_BIND, &one, &sv))
-					break;
-				struct hp_ffile f1 = { 0 }, *f1p = NULL;
-
-				if (ff) {
-					f1 = *ff;
-					f1.fp += (uint32_t)i;
-					f1p = &f1;
-				}
-				if (!fault_range(root, a, first + i, 1, f1p)) {
-					ret = 0;
-					break;
-				}
+			root->next_nid_to_alloc = nid + 1;
+			hp_nodemask_set(&one, nid);
+			if (policy_set(MPOL_BIND, &one, sv))
+				break;
+			if (!backing(a)->fault(root, a, first + i, 1, ff ? &f1 : NULL)) {
+				ret = 0;
+				break;
 			}
-			if (ret && i)
-				unfault_range(a, first, i);
 		}
-	} else {
-		if (pol == HUGEPOOL_POLICY_BIND)
-			ret = policy_set(MPOL_BIND, &root->nodes, &sv);
-		else if (pol == HUGEPOOL_POLICY_PREFERRED)
-			ret = policy_set(MPOL_PREFERRED_MANY, &root->nodes, &sv);
-		if (!ret)
-			ret = fault_range(root, a, first, n, ff);
+		if (ret && i)
+			unfault_range(a, first, i);
 	}
-	policy_restore(&sv);
-	if (ret) {
-		hp_log(2, "cannot fault %zu page(s) of %zu KiB: %s", n,
-		       ((size_t)1 << a->shift) >> 10, strerror(-ret));
-		return -ENOMEM;
-	}
+	return ret;
+}
 
-	if (n > ARRAY_SIZE(nodes_buf)) {
-		nodes = hp_meta_zalloc(n * sizeof(int));
-		if (!nodes) {
-			unfault_range(a, first, n);
-			return -ENOMEM;
-		}
+/* Where the n new pages at first landed, checked against the policy and
+ * recorded: 0, or -ENOMEM with the pages unmapped. */
+static int verify_nodes(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	enum hugepool_policy pol = root->cfg.policy;
+	int nodes_buf[64], *nodes = nodes_buf, ret;
+	size_t i;
+
+	if (n > ARRAY_SIZE(nodes_buf) && !(nodes = hp_meta_zalloc(n * sizeof(int)))) {
+		unfault_range(a, first, n);
+		return -ENOMEM;
 	}
 	ret = hp_node_of_pages(hp_slot_addr(a, first), (size_t)1 << a->shift, n, nodes);
 	for (i = 0; !ret && i < n; i++) {
@@ -254,13 +253,9 @@ int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, siz
 			ret = -ENOMEM;
 		}
 	}
-	if (ret) {
+	if (ret)
 		unfault_range(a, first, n);
-		if (nodes != nodes_buf)
-			hp_meta_free(nodes, n * sizeof(int));
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; !ret && i < n; i++) {
 		struct hp_slot *s = &a->slots[first + i];
 
 		s->flags = HP_SLOT_F_PAGE;	/* fresh from the kernel: zero */
@@ -269,8 +264,60 @@ int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, siz
 	}
 	if (nodes != nodes_buf)
 		hp_meta_free(nodes, n * sizeof(int));
-	root->stats.pages_faulted += n;
-	return 0;
+	return ret ? -ENOMEM : 0;
+}
+
+/*
+ * alloc_fresh_huge_page for n pages at [first, first + n): place them per
+ * the pool's policy, verify where they landed, record nodes. 0 or -ENOMEM
+ * (with nothing left mapped). ff: where a shared arena's pages go (NULL:
+ * the pool's file, page first).
+ */
+int hp_fault_run(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	return hp_fault_run_in(root, a, first, n, NULL);
+}
+
+int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
+		    const struct hp_ffile *ff)
+{
+	struct policy_save sv = { .saved = false };
+	enum hugepool_policy pol = root->cfg.policy;
+	size_t i;
+	int ret = 0;
+
+	if (a->base_pages) {
+		if (backing(a)->fault(root, a, first, n, NULL))
+			return -ENOMEM;
+		/* a test pool on base pages (hp_pool_create_fake): node 0 */
+		for (i = first; i < first + n; i++) {
+			a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
+			a->slots[i].node = 0;
+			a->slots[i].gen = hp_fork_gen;
+		}
+		root->stats.pages_faulted += n;
+		return 0;
+	}
+	if (pol == HUGEPOOL_POLICY_INTERLEAVE) {
+		ret = fault_interleave(root, a, first, n, ff, &sv);
+	} else {
+		if (pol == HUGEPOOL_POLICY_BIND)
+			ret = policy_set(MPOL_BIND, &root->nodes, &sv);
+		else if (pol == HUGEPOOL_POLICY_PREFERRED)
+			ret = policy_set(MPOL_PREFERRED_MANY, &root->nodes, &sv);
+		if (!ret)
+			ret = backing(a)->fault(root, a, first, n, ff);
+	}
+	policy_restore(&sv);
+	if (ret) {
+		hp_log(2, "cannot fault %zu page(s) of %zu KiB: %s", n,
+		       ((size_t)1 << a->shift) >> 10, strerror(-ret));
+		return -ENOMEM;
+	}
+	ret = verify_nodes(root, a, first, n);
+	if (!ret)
+		root->stats.pages_faulted += n;
+	return ret;
 }
 
 /* Move the page at slot src to the EMPTY slot dst (mremap for private
@@ -287,7 +334,7 @@ int hp_move_page(struct hp_arena *a, size_t src, size_t dst)
 	 * a second mapping of src's file page at dst would break that (and a
 	 * later fault at src would hand the same file page out twice). Its
 	 * callers use hp_pool_refault_page or copy instead. */
-	if (a->fd >= 0)
+	if (!backing(a)->movable)
 		return -EOPNOTSUPP;
 	ret = hp_window_move(a, src, dst);
 	if (ret < 0)
@@ -382,58 +429,63 @@ int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, si
  * spare kernel page for a moment: 0, or -ENOMEM with nothing changed. Lock
  * held.
  */
+/* The page at src changes files in place: the fresh page comes at a spare
+ * slot and is moved over the old one, which stays until then. */
+static int refault_in_place(struct hugepool *pool, struct hp_arena *a, size_t src,
+			    const struct hp_ffile *ff)
+{
+	long t = hp_empty_take(a, 1, 1);
+	int ret, ofd = slot_file(a, src);
+	uint32_t ofp = a->slots[src].fpage;
+
+	if (t < 0)
+		return -ENOMEM;
+	if (hp_fault_run_in(pool->root, a, (size_t)t, 1, ff)) {
+		hp_empty_insert(a, (size_t)t, 1);
+		return -ENOMEM;
+	}
+	ret = hp_window_replace(a, (size_t)t, src);
+	if (ret == -EIO)	/* the old page is gone already: place the new one */
+		ret = a->slots[src].state == HP_SLOT_LOST ? -EIO : hp_window_move(a, (size_t)t, src);
+	if (ret < 0) {
+		hp_unmap_pages(a, (size_t)t, 1);
+		hp_empty_insert(a, (size_t)t, 1);
+		return -ENOMEM;
+	}
+	if (punch_page(a, ofd, ofp))
+		hp_log(2, "a replaced page stays in its file until the file goes");
+	a->slots[src].flags = a->slots[t].flags;
+	a->slots[src].node = a->slots[t].node;
+	a->slots[src].gen = a->slots[t].gen;
+	a->slots[src].fpage = a->slots[t].fpage;
+	a->slot_fd[src] = a->slot_fd[t];
+	a->slots[t].flags = 0;
+	a->slot_fd[t] = 0;
+	if (ret > 0)
+		hp_window_lose(a, (size_t)t, 1);
+	else
+		hp_empty_insert(a, (size_t)t, 1);
+	return 0;
+}
+
 int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, size_t dst,
 			 int fd, uint32_t fp)
 {
 	struct hp_ffile ff = { .fd = fd < 0 ? a->fd : fd, .fp = fd < 0 ? (uint32_t)dst : fp };
-	int old = a->slots[src].node, new, ofd;
-	uint32_t ofp;
+	int old = a->slots[src].node, new;
 	struct hugepool *p;
 
 	if (a->fd < 0 || hp_arena_foreign(a))
 		return -ENOMEM;
-	if (src != dst) {
+	if (src == dst) {
+		if (refault_in_place(pool, a, src, &ff))
+			return -ENOMEM;
+	} else {
 		if (hp_fault_run_in(pool->root, a, dst, 1, &ff))
 			return -ENOMEM;
 		a->slots[dst].owner = pool;
 		hp_unmap_pages(a, src, 1);
 		a->slots[src].flags = 0;
-	} else {
-		/* in place: the fresh page comes at a spare slot and is
-		 * moved over the old one, which stays until then */
-		long t = hp_empty_take(a, 1, 1);
-		int ret;
-
-		if (t < 0)
-			return -ENOMEM;
-		if (hp_fault_run_in(pool->root, a, (size_t)t, 1, &ff)) {
-			hp_empty_insert(a, (size_t)t, 1);
-			return -ENOMEM;
-		}
-		ofd = slot_file(a, src);
-		ofp = a->slots[src].fpage;
-		ret = hp_window_replace(a, (size_t)t, src);
-		if (ret == -EIO)	/* the old page is gone already: place the new one */
-			ret = a->slots[src].state == HP_SLOT_LOST ? -EIO :
-			      hp_window_move(a, (size_t)t, src);
-		if (ret < 0) {
-			hp_unmap_pages(a, (size_t)t, 1);
-			hp_empty_insert(a, (size_t)t, 1);
-			return -ENOMEM;
-		}
-		if (punch_page(a, ofd, ofp))
-			hp_log(2, "a replaced page stays in its file until the file goes");
-		a->slots[src].flags = a->slots[t].flags;
-		a->slots[src].node = a->slots[t].node;
-		a->slots[src].gen = a->slots[t].gen;
-		a->slots[src].fpage = a->slots[t].fpage;
-		a->slot_fd[src] = a->slot_fd[t];
-		a->slots[t].flags = 0;
-		a->slot_fd[t] = 0;
-		if (ret > 0)
-			hp_window_lose(a, (size_t)t, 1);
-		else
-			hp_empty_insert(a, (size_t)t, 1);
 	}
 	new = a->slots[dst].node;
 	if (old == new || old < 0 || new < 0)

@@ -370,7 +370,7 @@ void hp_pool_watch_flush(void);
  * from the parent, or fresh from the kernel, placed per the pool's policy.
  * align: slot alignment (power of two, in slots). Returns the first slot
  * index or -errno; the slots are USED and owned by pool on return. */
-long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool fallback);
+long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align);
 /* Give back a run of USED/MIXED slots of pool to its free lists (lock held). */
 void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, size_t npages);
 /* Extend a USED run at first (npages) in place by extra pages. 0 or -errno. */

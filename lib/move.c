@@ -83,7 +83,7 @@ long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 	/* pages for the tail first: if they cannot be had, nothing moved */
 	{
 		size_t extra = new_npages - npages;
-		long tail = hp_pool_take_run(pool, extra, 1, false);
+		long tail = hp_pool_take_run(pool, extra, 1);
 
 		if (tail < 0) {
 			hp_empty_insert(a, (size_t)dst, new_npages);

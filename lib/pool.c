@@ -180,93 +180,105 @@ void hp_decay_kick(struct hugepool *root);
  * USED, owned by pool, counted in nr and not in free; returns the first
  * index. -ENOMEM when the pool, its quota or the kernel cannot give them.
  */
-long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align, bool fallback)
+/* The part of a subpool's minimum that a charge consumes (want pages) goes
+ * back to the parent first, so that the parent can build the run out of
+ * those very pages (they coalesce with its free extents) instead of
+ * handing out new ones. Returns how many went. */
+static long subpool_give_min(struct hugepool *pool, long want)
 {
 	struct hp_arena *a = pool->arena;
-	long first;
-	(void)fallback;
+	long given = 0;
 
-	if (npages == 0 || npages > a->nslots)
-		return -ENOMEM;
-	if (!pool->parent) {
+	while (given < want) {
+		long h = any_free_head(pool);
+		size_t len, take;
+
+		if (h < 0)
+			break;
+		len = a->slots[h].run;
+		take = len < (size_t)(want - given) ? len : (size_t)(want - given);
+		hp_free_carve(pool, a, (size_t)h, (size_t)h, take);
+		hp_took_from_free(pool, a, (size_t)h, take);
+		give_to_parent(pool, a, (size_t)h, take);
+		given += (long)take;
+	}
+	return given;
+}
+
+/* Undo subpool_give_min: take given pages back from the parent. */
+static void subpool_take_min_back(struct hugepool *pool, long given)
+{
+	struct hp_arena *a = pool->arena;
+
+	while (given-- > 0) {
+		long p1 = hp_pool_take_run(pool->parent, 1, 1);
+
+		if (p1 < 0)
+			break;
+		a->slots[p1].owner = pool;
+		hp_pool_acct(pool, a->slots[p1].node, 1, 1, 0);
+		hp_surplus_added(pool, a->slots[p1].node);
+		hp_free_insert(pool, a, (size_t)p1, 1, a->slots[p1].node, (uint32_t)hp_now_ms());
+	}
+}
+
+/* A subpool's run: charge first (may fail on max), then its own free
+ * pages, else the parent's, which the subpool then owns. */
+static long subpool_take_run(struct hugepool *pool, size_t npages, size_t align)
+{
+	struct hp_arena *a = pool->arena;
+	struct hugepool *root = pool->root;
+	long delta = hp_subpool_get_pages(&pool->spool, (long)npages), first, given;
+	size_t i;
+
+	if (delta < 0)
+		return delta;
+	if (delta == 0) {
 		first = hp_free_take(pool, a, npages, align);
 		if (first >= 0) {
 			hp_took_from_free(pool, a, (size_t)first, npages);
 			return first;
 		}
-		first = root_extend(pool, npages, align);
-		if (first >= 0)
-			return first;
-		return root_fresh(pool, npages, align);
 	}
-
-	/* subpool: charge first (may fail on max), then find the pages */
-	{
-		long delta = hp_subpool_get_pages(&pool->spool, (long)npages);
-		long from_rsv, given = 0;
-		struct hugepool *root = pool->root;
-
-		if (delta < 0)
-			return delta;
-		from_rsv = (long)npages - delta;
-		if (delta == 0) {
-			first = hp_free_take(pool, a, npages, align);
-			if (first >= 0) {
-				hp_took_from_free(pool, a, (size_t)first, npages);
-				return first;
-			}
-		}
-		/*
-		 * The part of the minimum this charge consumes goes back to
-		 * the parent first, so that the parent can build the run out
-		 * of those very pages (they coalesce with its free extents)
-		 * instead of handing out new ones. The root must not release
-		 * them to the kernel meanwhile: decay is held.
-		 */
-		root->decay_hold++;
-		while (given < from_rsv) {
-			long h = any_free_head(pool);
-			size_t len, take;
-
-			if (h < 0)
-				break;
-			len = a->slots[h].run;
-			take = len < (size_t)(from_rsv - given) ? len : (size_t)(from_rsv - given);
-			hp_free_carve(pool, a, (size_t)h, (size_t)h, take);
-			hp_took_from_free(pool, a, (size_t)h, take);
-			give_to_parent(pool, a, (size_t)h, take);
-			given += (long)take;
-		}
-		first = hp_pool_take_run(pool->parent, npages, align, fallback);
-		if (first < 0) {
-			/* take the minimum back, then undo the charge */
-			while (given > 0) {
-				long p1 = hp_pool_take_run(pool->parent, 1, 1, fallback);
-
-				if (p1 < 0)
-					break;
-				a->slots[p1].owner = pool;
-				hp_pool_acct(pool, a->slots[p1].node, 1, 1, 0);
-				hp_surplus_added(pool, a->slots[p1].node);
-				hp_free_insert(pool, a, (size_t)p1, 1, a->slots[p1].node,
-					    (uint32_t)hp_now_ms());
-				given--;
-			}
-			hp_subpool_put_pages(&pool->spool, (long)npages);
-			root->decay_hold--;
-			return first;
-		}
+	/* the root must not release the given pages meanwhile */
+	root->decay_hold++;
+	given = subpool_give_min(pool, (long)npages - delta);
+	first = hp_pool_take_run(pool->parent, npages, align);
+	if (first < 0) {
+		subpool_take_min_back(pool, given);
+		hp_subpool_put_pages(&pool->spool, (long)npages);
 		root->decay_hold--;
-		/* the parent's pages now belong to the subpool */
-		for (size_t i = (size_t)first; i < (size_t)first + npages; i++) {
-			a->slots[i].owner = pool;
-			hp_pool_acct(pool, a->slots[i].node, 1, 0, 0);
-			hp_surplus_added(pool, a->slots[i].node);
-		}
-		if (root->surplus_huge_pages && root->free_huge_pages > root->resv_huge_pages)
-			hp_decay_kick(root);
 		return first;
 	}
+	root->decay_hold--;
+	for (i = (size_t)first; i < (size_t)first + npages; i++) {
+		a->slots[i].owner = pool;
+		hp_pool_acct(pool, a->slots[i].node, 1, 0, 0);
+		hp_surplus_added(pool, a->slots[i].node);
+	}
+	if (root->surplus_huge_pages && root->free_huge_pages > root->resv_huge_pages)
+		hp_decay_kick(root);
+	return first;
+}
+
+long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align)
+{
+	struct hp_arena *a = pool->arena;
+	long first;
+
+	if (npages == 0 || npages > a->nslots)
+		return -ENOMEM;
+	if (pool->parent)
+		return subpool_take_run(pool, npages, align);
+	first = hp_free_take(pool, a, npages, align);
+	if (first >= 0) {
+		hp_took_from_free(pool, a, (size_t)first, npages);
+		return first;
+	}
+	first = root_extend(pool, npages, align);
+	if (first >= 0)
+		return first;
+	return root_fresh(pool, npages, align);
 }
 
 /* Release FREE-list run [first, first + n) of a root pool to the kernel
@@ -555,15 +567,13 @@ struct hugepool *hp_pool_create_fake(const struct hugepool_config *cfg)
 	return pool_create(cfg, true);
 }
 
-static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake)
+/* The configuration is one a pool can have: its hstate, or NULL with
+ * errno set. */
+static const struct hp_hstate *config_hstate(const struct hugepool_config *cfg)
 {
-	struct hugepool_config def = { 0 };
 	const struct hp_hstate *h;
-	struct hugepool *pool;
 	int ret;
 
-	if (!cfg)
-		cfg = &def;
 	if ((cfg->max_pages && cfg->min_pages > cfg->max_pages) ||
 	    cfg->policy < HUGEPOOL_POLICY_DEFAULT || cfg->policy > HUGEPOOL_POLICY_INTERLEAVE ||
 	    (cfg->flags & ~(HUGEPOOL_FALLBACK | HUGEPOOL_SHARED))) {
@@ -579,19 +589,13 @@ static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake
 	if (!h) {
 		hp_log(2, "no %zu-byte huge pages in this kernel", cfg->page_size);
 		errno = EINVAL;
-		return NULL;
 	}
-	pool = hp_meta_zalloc(sizeof(*pool));
-	if (!pool) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	ret = hp_node_parse(cfg->nodes, &pool->nodes);
-	if (ret) {
-		hp_meta_free(pool, sizeof(*pool));
-		errno = ret == -EAGAIN ? EAGAIN : EINVAL;
-		return NULL;
-	}
+	return h;
+}
+
+static void root_init(struct hugepool *pool, const struct hugepool_config *cfg,
+		      const struct hp_hstate *h)
+{
 	pthread_mutex_init(&pool->lock_storage, NULL);
 	pool->lock = &pool->lock_storage;
 	pool->root = pool;
@@ -606,34 +610,65 @@ static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake
 	hp_subpool_init(&pool->spool, -1, -1);
 	snprintf(pool->name, sizeof(pool->name), "pool%u-%zuK",
 		 __atomic_add_fetch(&pool_seq, 1, __ATOMIC_RELAXED), h->size >> 10);
+}
 
-	pool->arena = hp_arena_create(h->shift, hp_window_slots(h->shift, cfg->max_pages), fake,
-				   cfg->flags & HUGEPOOL_SHARED, pool->name);
-	if (!pool->arena) {
-		ret = -ENOMEM;
-		goto fail;
-	}
+/* The root's windows: its own, and the fallback's (HUGEPOOL_FALLBACK). */
+static int root_arenas(struct hugepool *pool, bool fake)
+{
+	const struct hp_hstate *h = pool->h;
+	size_t nslots = hp_window_slots(h->shift, pool->max_pages);
+
+	pool->arena = hp_arena_create(h->shift, nslots, fake, pool->cfg.flags & HUGEPOOL_SHARED,
+				      pool->name);
+	if (!pool->arena)
+		return -ENOMEM;
 	pool->arena->pool = pool;
-	if (cfg->flags & HUGEPOOL_FALLBACK) {
-		pool->fb_arena = hp_arena_create(h->shift, hp_window_slots(h->shift, cfg->max_pages),
-					      true, false, pool->name);
-		if (!pool->fb_arena) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		pool->fb_arena->pool = pool;
-		pool->fb_arena->fallback = true;
+	if (!(pool->cfg.flags & HUGEPOOL_FALLBACK))
+		return 0;
+	pool->fb_arena = hp_arena_create(h->shift, nslots, true, false, pool->name);
+	if (!pool->fb_arena)
+		return -ENOMEM;
+	pool->fb_arena->pool = pool;
+	pool->fb_arena->fallback = true;
+	return 0;
+}
+
+static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake)
+{
+	struct hugepool_config def = { 0 };
+	const struct hp_hstate *h;
+	struct hugepool *pool;
+	int ret;
+
+	if (!cfg)
+		cfg = &def;
+	h = config_hstate(cfg);
+	if (!h)
+		return NULL;
+	pool = hp_meta_zalloc(sizeof(*pool));
+	if (!pool) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	hp_pool_lock(pool);
-	ret = pool_fill_min(pool);
-	if (!ret)
-		hp_pool_watch_added(pool);
-	pthread_mutex_unlock(pool->lock);
-	if (ret)
-		goto fail;
-	pool_list_add(pool);
-	return pool;
-fail:
+	ret = hp_node_parse(cfg->nodes, &pool->nodes);
+	if (ret) {
+		hp_meta_free(pool, sizeof(*pool));
+		errno = ret == -EAGAIN ? EAGAIN : EINVAL;
+		return NULL;
+	}
+	root_init(pool, cfg, h);
+	ret = root_arenas(pool, fake);
+	if (!ret) {
+		hp_pool_lock(pool);
+		ret = pool_fill_min(pool);
+		if (!ret)
+			hp_pool_watch_added(pool);
+		hp_pool_unlock(pool);
+	}
+	if (!ret) {
+		pool_list_add(pool);
+		return pool;
+	}
 	hp_arena_destroy(pool->fb_arena);
 	hp_arena_destroy(pool->arena);
 	pthread_mutex_destroy(&pool->lock_storage);
@@ -642,22 +677,9 @@ fail:
 	return NULL;
 }
 
-struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, size_t max_pages)
+static void subpool_init(struct hugepool *sp, struct hugepool *parent, size_t min_pages,
+			 size_t max_pages)
 {
-	struct hugepool *sp;
-	size_t nr_before;
-	long first;
-
-	if (!parent || (max_pages && min_pages > max_pages) ||
-	    min_pages > LONG_MAX || max_pages > LONG_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
-	sp = hp_meta_zalloc(sizeof(*sp));
-	if (!sp) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	sp->lock = parent->lock;
 	sp->parent = parent;
 	sp->root = parent->root;
@@ -675,49 +697,77 @@ struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, siz
 			max_pages ? (long)max_pages : -1);
 	snprintf(sp->name, sizeof(sp->name), "sub%u-%zuK",
 		 __atomic_add_fetch(&pool_seq, 1, __ATOMIC_RELAXED), sp->h->size >> 10);
+}
 
+/* Every free page of subpool sp goes back to its parent. */
+static void subpool_return_free(struct hugepool *sp)
+{
+	struct hp_arena *a = sp->arena;
+	int n;
+
+	for (n = 0; n < HP_MAX_NODES; n++) {
+		struct hp_freelist *fl = &sp->freelists[n];
+		unsigned int b;
+
+		for (b = 0; b < HP_FREE_BINS; b++)
+			while (fl->bins[b]) {
+				size_t hd = (size_t)(fl->bins[b] - a->slots);
+				size_t len = fl->bins[b]->run;
+
+				hp_free_carve(sp, a, hd, hd, len);
+				hp_took_from_free(sp, a, hd, len);
+				give_to_parent(sp, a, hd, len);
+			}
+	}
+}
+
+/* The minimum is taken from the parent now (hugetlbfs min_size=: the mount
+ * fails if it cannot be reserved), page by page so that fragmentation does
+ * not matter. 0, or -ENOMEM with every page given back. */
+static int subpool_fill_min(struct hugepool *sp)
+{
+	struct hp_arena *a = sp->arena;
+	size_t got;
+
+	for (got = 0; got < sp->min_pages; got++) {
+		long first = hp_pool_take_run(sp->parent, 1, 1);
+
+		if (first < 0) {
+			subpool_return_free(sp);
+			return -ENOMEM;
+		}
+		a->slots[first].owner = sp;
+		hp_pool_acct(sp, a->slots[first].node, 1, 1, 0);
+		hp_free_insert(sp, a, (size_t)first, 1, a->slots[first].node,
+			       (uint32_t)hp_now_ms());
+	}
+	return 0;
+}
+
+struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, size_t max_pages)
+{
+	struct hugepool *sp;
+	size_t nr_before;
+
+	if (!parent || (max_pages && min_pages > max_pages) ||
+	    min_pages > LONG_MAX || max_pages > LONG_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sp = hp_meta_zalloc(sizeof(*sp));
+	if (!sp) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	subpool_init(sp, parent, min_pages, max_pages);
 	hp_pool_lock(parent);
 	nr_before = parent->root->nr_huge_pages;
-	if (min_pages) {
-		/* the minimum is taken from the parent now (hugetlbfs
-		 * min_size=: the mount fails if it cannot be reserved);
-		 * page by page so that fragmentation does not matter */
-		size_t got = 0;
-
-		while (got < min_pages) {
-			first = hp_pool_take_run(parent, 1, 1, false);
-			if (first < 0)
-				break;
-			sp->arena->slots[first].owner = sp;
-			hp_pool_acct(sp, sp->arena->slots[first].node, 1, 1, 0);
-			hp_free_insert(sp, sp->arena, (size_t)first, 1,
-				    sp->arena->slots[first].node, (uint32_t)hp_now_ms());
-			got++;
-		}
-		if (got < min_pages) {
-			/* give back what we took */
-			int n;
-
-			for (n = 0; n < HP_MAX_NODES; n++) {
-				struct hp_freelist *fl = &sp->freelists[n];
-				unsigned int b;
-
-				for (b = 0; b < HP_FREE_BINS; b++)
-					while (fl->bins[b]) {
-						size_t hd = (size_t)(fl->bins[b] - sp->arena->slots);
-						size_t len = fl->bins[b]->run;
-
-						hp_free_carve(sp, sp->arena, hd, hd, len);
-						hp_took_from_free(sp, sp->arena, hd, len);
-						give_to_parent(sp, sp->arena, hd, len);
-					}
-			}
-			hp_shrink_back(parent, nr_before);
-			hp_pool_op_end(parent);
-			hp_meta_free(sp, sizeof(*sp));
-			errno = ENOMEM;
-			return NULL;
-		}
+	if (subpool_fill_min(sp)) {
+		hp_shrink_back(parent, nr_before);
+		hp_pool_op_end(parent);
+		hp_meta_free(sp, sizeof(*sp));
+		errno = ENOMEM;
+		return NULL;
 	}
 	parent->nr_subpools++;
 	hp_pool_watch_added(sp);
@@ -726,103 +776,105 @@ struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, siz
 	return sp;
 }
 
-int hugepool_resize(struct hugepool *pool, size_t min_pages, size_t max_pages)
+/* A subpool's new minimum changes how many pages it keeps reserved. 0, or
+ * -ENOMEM leaving the subpool as it was: the pages taken so far go back
+ * and the root gives back what it faulted for them (found by tests/fault:
+ * they stayed, as reserve that min_pages did not account for, and broke
+ * the subpool's invariants). */
+static int subpool_resize(struct hugepool *pool, size_t min_pages, size_t max_pages)
 {
+	struct hp_arena *a = pool->arena;
+	long used = pool->spool.used_hpages;
+	long want_rsv = (long)min_pages > used ? (long)min_pages - used : 0;
+	long rsv_before = pool->spool.rsv_hpages;
+	size_t nr_before = pool->root->nr_huge_pages;
 	int ret = 0;
 
-	if (!pool || (max_pages && min_pages > max_pages))
-		return -EINVAL;
-	hp_pool_lock(pool);
-	if (max_pages && pool->nr_huge_pages - pool->free_huge_pages +
-	    pool->resv_huge_pages > max_pages) {
-		ret = -EBUSY;
-		goto out;
+	while (pool->spool.rsv_hpages < want_rsv) {
+		long first = hp_pool_take_run(pool->parent, 1, 1);
+
+		if (first < 0) {
+			ret = -ENOMEM;
+			want_rsv = rsv_before;
+			break;
+		}
+		a->slots[first].owner = pool;
+		hp_pool_acct(pool, a->slots[first].node, 1, 1, 0);
+		hp_free_insert(pool, a, (size_t)first, 1, a->slots[first].node,
+			       (uint32_t)hp_now_ms());
+		pool->spool.rsv_hpages++;
 	}
-	if (pool->parent) {
-		/* a new minimum changes how many pages the subpool keeps */
-		long used = pool->spool.used_hpages;
-		long want_rsv = (long)min_pages > used ? (long)min_pages - used : 0;
-		long rsv_before = pool->spool.rsv_hpages;
-		size_t nr_before = pool->root->nr_huge_pages;
+	while (pool->spool.rsv_hpages > want_rsv) {
+		long h = any_free_head(pool);
 
-		while (pool->spool.rsv_hpages < want_rsv) {
-			long first = hp_pool_take_run(pool->parent, 1, 1, false);
-
-			if (first < 0) {
-				/* -ENOMEM leaves the subpool as it was: the
-				 * pages taken so far go back (the loop below)
-				 * and the root gives back what it faulted for
-				 * them. Found by tests/fault: they stayed, as
-				 * reserve that min_pages did not account for,
-				 * and broke the subpool's invariants. */
-				ret = -ENOMEM;
-				want_rsv = rsv_before;
-				break;
-			}
-			pool->arena->slots[first].owner = pool;
-			hp_pool_acct(pool, pool->arena->slots[first].node, 1, 1, 0);
-			hp_free_insert(pool, pool->arena, (size_t)first, 1,
-				    pool->arena->slots[first].node, (uint32_t)hp_now_ms());
-			pool->spool.rsv_hpages++;
-		}
-		while (pool->spool.rsv_hpages > want_rsv) {
-			int n;
-			long h = -1;
-
-			for (n = 0; n < HP_MAX_NODES && h < 0; n++)
-				for (unsigned int b = 0; b < HP_FREE_BINS && h < 0; b++)
-					if (pool->freelists[n].bins[b])
-						h = pool->freelists[n].bins[b] - pool->arena->slots;
-			if (h < 0)
-				break;
-			hp_free_carve(pool, pool->arena, (size_t)h, (size_t)h, 1);
-			hp_took_from_free(pool, pool->arena, (size_t)h, 1);
-			give_to_parent(pool, pool->arena, (size_t)h, 1);
-			pool->spool.rsv_hpages--;
-		}
-		if (ret) {
-			hp_shrink_back(pool, nr_before);
-			goto out;
-		}
-		pool->spool.min_hpages = min_pages ? (long)min_pages : -1;
-		pool->spool.max_hpages = max_pages ? (long)max_pages : -1;
-		pool->min_pages = min_pages;
-		pool->max_pages = max_pages;
-		hp_surplus_readjust(pool);
-		goto out;
+		if (h < 0)
+			break;
+		hp_free_carve(pool, a, (size_t)h, (size_t)h, 1);
+		hp_took_from_free(pool, a, (size_t)h, 1);
+		give_to_parent(pool, a, (size_t)h, 1);
+		pool->spool.rsv_hpages--;
 	}
+	if (ret) {
+		hp_shrink_back(pool, nr_before);
+		return ret;
+	}
+	pool->spool.min_hpages = min_pages ? (long)min_pages : -1;
+	pool->spool.max_hpages = max_pages ? (long)max_pages : -1;
+	pool->min_pages = min_pages;
+	pool->max_pages = max_pages;
+	hp_surplus_readjust(pool);
+	return 0;
+}
+
+/* set_max_huge_pages for a root pool. */
+static int root_resize(struct hugepool *pool, size_t min_pages, size_t max_pages)
+{
+	size_t old_min = pool->min_pages, nr_before;
+	int ret;
+
 	if (max_pages && pool->nr_huge_pages > max_pages) {
 		/* shrink to the new cap now: free pages go first */
 		pool->min_pages = min_pages;
 		hp_surplus_readjust(pool);
 		hp_pool_decay(pool, hp_now_ms(), true);
-		if (pool->nr_huge_pages > max_pages) {
-			ret = -EBUSY;
-			goto out;
-		}
+		if (pool->nr_huge_pages > max_pages)
+			return -EBUSY;
 	}
-	{
-		size_t old_min = pool->min_pages, nr_before = pool->nr_huge_pages;
-
-		pool->min_pages = min_pages;
+	nr_before = pool->nr_huge_pages;
+	pool->min_pages = min_pages;
+	hp_surplus_readjust(pool);
+	ret = pool_fill_min(pool);
+	if (ret) {
+		/* -ENOMEM and nothing changed: give back what it took */
+		pool->min_pages = old_min;
 		hp_surplus_readjust(pool);
-		ret = pool_fill_min(pool);
-		if (ret) {
-			/* -ENOMEM and nothing changed: give back what it took */
-			pool->min_pages = old_min;
-			hp_surplus_readjust(pool);
-			hp_shrink_back(pool, nr_before);
-			goto out;
-		}
-		pool->max_pages = max_pages;
-		pool->cfg.min_pages = min_pages;
-		pool->cfg.max_pages = max_pages;
-		/* a smaller minimum: the unused pages it no longer keeps go
-		 * back now (set_max_huge_pages lowering nr_hugepages) */
-		if (min_pages < old_min && pool->surplus_huge_pages)
-			hp_pool_decay(pool, hp_now_ms(), true);
+		hp_shrink_back(pool, nr_before);
+		return ret;
 	}
-out:
+	pool->max_pages = max_pages;
+	pool->cfg.min_pages = min_pages;
+	pool->cfg.max_pages = max_pages;
+	/* a smaller minimum: the unused pages it no longer keeps go back now
+	 * (set_max_huge_pages lowering nr_hugepages) */
+	if (min_pages < old_min && pool->surplus_huge_pages)
+		hp_pool_decay(pool, hp_now_ms(), true);
+	return 0;
+}
+
+int hugepool_resize(struct hugepool *pool, size_t min_pages, size_t max_pages)
+{
+	int ret;
+
+	if (!pool || (max_pages && min_pages > max_pages))
+		return -EINVAL;
+	hp_pool_lock(pool);
+	if (max_pages && pool->nr_huge_pages - pool->free_huge_pages +
+	    pool->resv_huge_pages > max_pages)
+		ret = -EBUSY;
+	else if (pool->parent)
+		ret = subpool_resize(pool, min_pages, max_pages);
+	else
+		ret = root_resize(pool, min_pages, max_pages);
 	hp_pool_watch_changed(pool, true);
 	hp_pool_op_end(pool);
 	return ret;
@@ -842,25 +894,8 @@ int hugepool_destroy(struct hugepool *pool)
 	pool_list_del(pool);
 	hp_pool_lock(pool);
 	if (pool->parent) {
-		struct hp_arena *a = pool->arena;
-		int n;
-
 		pool_drain(pool);
-		/* every free page of the subpool goes back to the parent */
-		for (n = 0; n < HP_MAX_NODES; n++) {
-			struct hp_freelist *fl = &pool->freelists[n];
-			unsigned int b;
-
-			for (b = 0; b < HP_FREE_BINS; b++)
-				while (fl->bins[b]) {
-					size_t hd = (size_t)(fl->bins[b] - a->slots);
-					size_t len = fl->bins[b]->run;
-
-					hp_free_carve(pool, a, hd, hd, len);
-					hp_took_from_free(pool, a, hd, len);
-					give_to_parent(pool, a, hd, len);
-				}
-		}
+		subpool_return_free(pool);
 		pool->parent->nr_subpools--;
 		if (pool->parent->surplus_huge_pages)
 			hp_decay_kick(pool->root);

@@ -202,7 +202,7 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 		}
 	} else {
 		/* the pages themselves are the reservation */
-		first = hp_pool_take_run(pool, n, 1, false);
+		first = hp_pool_take_run(pool, n, 1);
 		if (first < 0)
 			goto fail;
 		r->first = (size_t)first;
@@ -317,7 +317,7 @@ static int populate_page(struct hugepool_region *r, size_t i)
 
 		if (hp_arena_foreign(a))
 			return -ENOMEM;		/* see hugepool_region_reserve */
-		src = hp_pool_take_run(pool, 1, 1, false);
+		src = hp_pool_take_run(pool, 1, 1);
 		if (src < 0)
 			return (int)src;
 		/* a page inherited across fork is made private where it is,
