@@ -231,19 +231,15 @@ size_t hp_window_slots(size_t shift, size_t max_pages)
 	return slots;
 }
 
-struct hp_arena *hp_arena_create(size_t shift, size_t nslots, bool base_pages, bool shared,
-				     const char *name)
+/* Reserve the window (PROT_NONE), aligned to the page size and to the
+ * registry's granule. 0 or -errno. */
+static int window_reserve(struct hp_arena *a, size_t shift, size_t nslots)
 {
-	struct hp_arena *a = hp_meta_zalloc(sizeof(*a));
 	size_t len = nslots << shift, align = ((size_t)1 << shift) > ARENA_ALIGN ?
 					       (size_t)1 << shift : ARENA_ALIGN;
 	char *map, *base;
 	int ret;
 
-	if (!a)
-		return NULL;
-	a->fd = -1;
-	a->gen = hp_fork_gen;
 	ret = hp_sys_mmap(NULL, len + align, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, (void **)&map);
 	/* a process with little address space (RLIMIT_AS: ENOMEM; valgrind,
@@ -258,7 +254,7 @@ struct hp_arena *hp_arena_create(size_t shift, size_t nslots, bool base_pages, b
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, (void **)&map);
 	}
 	if (ret)
-		goto fail;
+		return ret;
 	base = (char *)HP_ALIGN_UP((uintptr_t)map, align);
 	/* trim to the aligned window so the registry maps exactly it; a trim
 	 * that fails leaves its slack in a->map, so that hp_arena_destroy
@@ -275,41 +271,56 @@ struct hp_arena *hp_arena_create(size_t shift, size_t nslots, bool base_pages, b
 	a->base = base;
 	a->nslots = nslots;
 	a->shift = shift;
-	a->base_pages = base_pages;
-	a->slots = hp_meta_map(nslots * sizeof(struct hp_slot));
-	if (!a->slots)
-		goto fail_unmap;
-	if (shared) {
-		int fd = hp_sys_memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB |
-					     (unsigned int)(shift << MFD_HUGE_SHIFT));
+	return 0;
+}
 
-		if (fd < 0)
-			goto fail_slots;
-		a->fd = fd;
-		if (hp_sys_ftruncate(fd, (off_t)len))
-			goto fail_slots;
-		/* which file each slot's page is in (fd + 1; 0: the pool's) */
-		a->slot_fd = hp_meta_map(nslots * sizeof(*a->slot_fd));
-		if (!a->slot_fd)
-			goto fail_slots;
+/* HUGEPOOL_SHARED: the pool's own hugetlb memfd, slot i at page i, and
+ * which file each slot's page is in (fd + 1; 0: the pool's). */
+static int arena_file(struct hp_arena *a, const char *name)
+{
+	int fd = hp_sys_memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB |
+				     (unsigned int)(a->shift << MFD_HUGE_SHIFT));
+
+	if (fd < 0)
+		return fd;
+	a->fd = fd;
+	if (hp_sys_ftruncate(fd, (off_t)(a->nslots << a->shift)))
+		return -ENOMEM;
+	a->slot_fd = hp_meta_map(a->nslots * sizeof(*a->slot_fd));
+	return a->slot_fd ? 0 : -ENOMEM;
+}
+
+struct hp_arena *hp_arena_create(size_t shift, size_t nslots, bool base_pages, bool shared,
+				 const char *name)
+{
+	struct hp_arena *a = hp_meta_zalloc(sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->fd = -1;
+	a->gen = hp_fork_gen;
+	a->base_pages = base_pages;
+	if (window_reserve(a, shift, nslots)) {
+		hp_meta_free(a, sizeof(*a));
+		return NULL;
+	}
+	a->slots = hp_meta_map(a->nslots * sizeof(struct hp_slot));
+	if (!a->slots || (shared && arena_file(a, name))) {
+		hp_sys_close(a->fd);
+		hp_meta_unmap(a->slots, a->slots ? a->nslots * sizeof(struct hp_slot) : 0);
+		hp_meta_unmap(a->slot_fd, a->slot_fd ? a->nslots * sizeof(*a->slot_fd) : 0);
+		if (hp_sys_munmap(a->map, a->map_len))
+			hp_release_mapping(a->map, a->map_len);
+		hp_meta_free(a, sizeof(*a));
+		return NULL;
 	}
 	/* the slot array is fresh zeroed memory, already all EMPTY: only the
 	 * run's two ends need writing (touching every slot of a 1 TiB window
 	 * cost each process ~0.5 ms before its first block) */
-	hp_run_set_len(a, 0, nslots);
-	hp_ext_link(a->empty_bins, HP_FREE_BINS_A, &a->slots[0], nslots);
+	hp_run_set_len(a, 0, a->nslots);
+	hp_ext_link(a->empty_bins, HP_FREE_BINS_A, &a->slots[0], a->nslots);
 	arena_register(a, true);
 	return a;
-fail_slots:
-	hp_sys_close(a->fd);
-	hp_meta_unmap(a->slots, nslots * sizeof(struct hp_slot));
-	hp_meta_unmap(a->slot_fd, a->slot_fd ? nslots * sizeof(*a->slot_fd) : 0);
-fail_unmap:
-	if (hp_sys_munmap(a->map, a->map_len))
-		hp_release_mapping(a->map, a->map_len);
-fail:
-	hp_meta_free(a, sizeof(*a));
-	return NULL;
 }
 
 void hp_arena_destroy(struct hp_arena *a)

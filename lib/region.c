@@ -144,88 +144,102 @@ static void mark_region(struct hugepool_region *r, size_t idx)
 
 static long region_free_locked(struct hugepool_region *r);
 
-struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t size,
-						unsigned int flags)
+static struct hugepool_region *region_new(struct hugepool *pool, size_t n, unsigned int flags)
 {
-	struct hugepool_region *r;
-	struct hp_arena *a;
-	size_t psz, n, i, nr_before;
-	long first;
+	struct hugepool_region *r = hp_meta_zalloc(sizeof(*r));
 
-	if (!pool && !(pool = hugepool_default()))
+	if (!r)
 		return NULL;
-	psz = pool->h->size;
-	if (!size || size % psz ||
-	    (flags & ~(HUGEPOOL_REGION_NORESERVE | HUGEPOOL_REGION_POPULATE))) {
-		errno = EINVAL;
-		return NULL;
-	}
-	a = pool->arena;
-	n = size / psz;
-	if (hp_arena_foreign(a)) {
-		/* a shared pool inherited across fork: its free pages are
-		 * the parent's to hand out (see alloc.c) */
-		hp_pool_lock(pool);
-		pool->stats.failures++;
-		hp_pool_op_end(pool);
-		errno = ENOMEM;
-		return NULL;
-	}
-	r = hp_meta_zalloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	r->pool = pool;
-	r->a = a;
+	r->a = pool->arena;
 	r->npages = n;
 	r->flags = flags;
 	r->fd = -1;
 	hp_resv_map_init(&r->map);
-	if (a->fd >= 0 && region_file_create(r)) {
+	if (r->a->fd >= 0 && region_file_create(r)) {
 		hp_meta_free(r, sizeof(*r));
-		errno = ENOMEM;
 		return NULL;
 	}
+	return r;
+}
 
-	hp_pool_lock(pool);
-	nr_before = pool->root->nr_huge_pages;
-	if (flags & HUGEPOOL_REGION_NORESERVE) {
-		/* address space only; the slots keep their placeholders */
+static void region_discard(struct hugepool_region *r)
+{
+	region_file_close(r);
+	hp_meta_free(r, sizeof(*r));
+}
+
+/* The region's slots: address space only (NORESERVE: the slots keep their
+ * placeholders), or pages, which are the reservation (free and reserved in
+ * the pool, in the region's own file for a shared pool). 0, or -ENOMEM with
+ * nothing taken and r freed. Lock held. */
+static int region_take(struct hugepool_region *r, size_t nr_before)
+{
+	struct hp_arena *a = r->a;
+	size_t i, n = r->npages;
+	long first;
+
+	if (r->flags & HUGEPOOL_REGION_NORESERVE) {
 		first = hp_empty_take(a, n, 1);
-		if (first < 0)
-			goto fail;
+		if (first < 0) {
+			region_discard(r);
+			return -ENOMEM;
+		}
 		r->first = (size_t)first;
 		for (i = 0; i < n; i++) {
 			mark_region(r, r->first + i);
 			a->slots[r->first + i].flags = 0;
 		}
-	} else {
-		/* the pages themselves are the reservation */
-		first = hp_pool_take_run(pool, n, 1);
-		if (first < 0)
-			goto fail;
-		r->first = (size_t)first;
-		for (i = 0; i < n; i++) {
-			mark_region(r, r->first + i);
-			hp_pool_acct(pool, a->slots[r->first + i].node, 0, 1, 1);
+		return 0;
+	}
+	first = hp_pool_take_run(r->pool, n, 1);
+	if (first < 0) {
+		region_discard(r);
+		return -ENOMEM;
+	}
+	r->first = (size_t)first;
+	for (i = 0; i < n; i++) {
+		mark_region(r, r->first + i);
+		hp_pool_acct(r->pool, a->slots[r->first + i].node, 0, 1, 1);
+	}
+	for (i = 0; r->fd >= 0 && i < n; i++)
+		if (page_in(r, i)) {
+			/* give back what it took, in whichever file */
+			region_link(r->pool, r);
+			region_free_locked(r);
+			hp_shrink_back(r->pool, nr_before);
+			return -ENOMEM;
 		}
-		/* [shared] the pages move into the region's own file */
-		for (i = 0; r->fd >= 0 && i < n; i++)
-			if (page_in(r, i)) {
-				region_link(pool, r);
-				region_free_locked(r);
-				hp_shrink_back(pool, nr_before);
-				pool->stats.failures++;
-				hp_pool_op_end(pool);
-				errno = ENOMEM;
-				return NULL;
-			}
+	return 0;
+}
+
+struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t size,
+						unsigned int flags)
+{
+	struct hugepool_region *r;
+	size_t nr_before;
+
+	if (!pool && !(pool = hugepool_default()))
+		return NULL;
+	if (!size || size % pool->h->size ||
+	    (flags & ~(HUGEPOOL_REGION_NORESERVE | HUGEPOOL_REGION_POPULATE))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* a shared pool inherited across fork: its free pages are the
+	 * parent's to hand out (see alloc.c) */
+	r = hp_arena_foreign(pool->arena) ? NULL : region_new(pool, size / pool->h->size, flags);
+	hp_pool_lock(pool);
+	nr_before = pool->root->nr_huge_pages;
+	if (!r || region_take(r, nr_before)) {
+		pool->stats.failures++;
+		hp_pool_op_end(pool);
+		errno = ENOMEM;
+		return NULL;
 	}
 	region_link(pool, r);
 	pool->stats.region_reserves++;
 	hp_pool_op_end(pool);
-
 	if (flags & HUGEPOOL_REGION_POPULATE) {
 		long ret = hugepool_region_populate(r, 0, size);
 
@@ -243,13 +257,6 @@ struct hugepool_region *hugepool_region_reserve(struct hugepool *pool, size_t si
 		}
 	}
 	return r;
-fail:
-	pool->stats.failures++;
-	hp_pool_op_end(pool);
-	region_file_close(r);
-	hp_meta_free(r, sizeof(*r));
-	errno = ENOMEM;
-	return NULL;
 }
 
 void *hugepool_region_addr(const struct hugepool_region *r)
