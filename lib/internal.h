@@ -48,7 +48,7 @@ enum hp_sys_call {
 	HP_SYS_MBIND, HP_SYS_SET_MEMPOLICY, HP_SYS_GET_MEMPOLICY,
 	HP_SYS_MOVE_PAGES, HP_SYS_MEMFD_CREATE, HP_SYS_FALLOCATE,
 	HP_SYS_FTRUNCATE, HP_SYS_OPEN, HP_SYS_READ, HP_SYS_WRITE,
-	HP_SYS_FCNTL,
+	HP_SYS_FCNTL, HP_SYS_IO_URING_REGISTER,
 	HP_SYS_NR_CALLS
 };
 extern const char *const hp_sys_call_names[HP_SYS_NR_CALLS];
@@ -74,6 +74,14 @@ int hp_sys_fallocate(int fd, int mode, off_t off, off_t len);
 int hp_sys_ftruncate(int fd, off_t len);
 /* fcntl(fd, F_ADD_SEALS, seals) */
 int hp_sys_add_seals(int fd, unsigned int seals);
+/* fcntl(fd, F_DUPFD_CLOEXEC, 3): a new fd or -errno */
+int hp_sys_dupfd(int fd);
+/* io_uring_register(2), retried on EINTR: >= 0 or -errno */
+int hp_sys_io_uring_register(int fd, unsigned int op, const void *arg, unsigned int nr);
+/* Diagnostics for an error message: CAP_IPC_LOCK is effective; the soft
+ * RLIMIT_MEMLOCK (LONG_MAX: unlimited; -1: unknown). */
+bool hp_sys_cap_ipc_lock(void);
+long hp_sys_memlock_limit(void);
 /* Whole small files (sysfs, procfs): bytes read, or -errno. NUL-terminated. */
 long hp_sys_read_file(const char *path, char *buf, size_t len);
 long hp_sys_write_file(const char *path, const char *buf, size_t len);
@@ -90,7 +98,7 @@ long hp_sys_kernel_page_size(const void *addr);
  * fork.c: the one pthread_atfork registration; modules register hooks,
  * run by layer (prepare from the highest down, parent and child up)
  * ------------------------------------------------------------------------ */
-enum { HP_LAYER_META = 1, HP_LAYER_POOL = 3, HP_LAYER_DECAY = 4 };
+enum { HP_LAYER_META = 1, HP_LAYER_POOL = 3, HP_LAYER_DECAY = 4, HP_LAYER_CONSUMER = 5 };
 void hp_atfork_register(int level, void (*prepare)(void), void (*parent)(void),
 			void (*child)(void));
 

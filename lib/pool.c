@@ -20,22 +20,8 @@
  */
 #include "internal.h"
 
-#include <linux/falloc.h>
-#include <linux/memfd.h>
-#include <linux/mman.h>
-#include <numaif.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-#ifndef MPOL_PREFERRED_MANY
-#define MPOL_PREFERRED_MANY 5
-#endif
 
 pthread_mutex_t hp_pools_lock = PTHREAD_MUTEX_INITIALIZER;
 struct hugepool *hp_pools;

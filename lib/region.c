@@ -179,20 +179,9 @@ static int region_take(struct hugepool_region *r, size_t nr_before)
 	size_t i, n = r->npages;
 	long first;
 
-	if (r->flags & HUGEPOOL_REGION_NORESERVE) {
-		first = hp_empty_take(a, n, 1);
-		if (first < 0) {
-			region_discard(r);
-			return -ENOMEM;
-		}
-		r->first = (size_t)first;
-		for (i = 0; i < n; i++) {
-			mark_region(r, r->first + i);
-			a->slots[r->first + i].flags = 0;
-		}
-		return 0;
-	}
-	first = hp_pool_take_run(r->pool, n, 1);
+	bool noreserve = r->flags & HUGEPOOL_REGION_NORESERVE;
+
+	first = noreserve ? hp_empty_take(a, n, 1) : hp_pool_take_run(r->pool, n, 1);
 	if (first < 0) {
 		region_discard(r);
 		return -ENOMEM;
@@ -200,8 +189,13 @@ static int region_take(struct hugepool_region *r, size_t nr_before)
 	r->first = (size_t)first;
 	for (i = 0; i < n; i++) {
 		mark_region(r, r->first + i);
-		hp_pool_acct(r->pool, a->slots[r->first + i].node, 0, 1, 1);
+		if (noreserve)
+			a->slots[r->first + i].flags = 0;
+		else
+			hp_pool_acct(r->pool, a->slots[r->first + i].node, 0, 1, 1);
 	}
+	if (noreserve)
+		return 0;
 	for (i = 0; r->fd >= 0 && i < n; i++)
 		if (page_in(r, i)) {
 			/* give back what it took, in whichever file */
@@ -271,19 +265,15 @@ size_t hugepool_region_size(const struct hugepool_region *r)
 
 int hugepool_region_fd(const struct hugepool_region *r, off_t *offset)
 {
-	int fd, saved;
+	int fd;
 
 	if (!r || !offset)
 		return -EINVAL;
 	if (r->fd < 0)
 		return -EOPNOTSUPP;	/* private pages: nothing to share */
-	saved = errno;
-	fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0) {
-		fd = -errno;
-		errno = saved;
+	fd = hp_sys_dupfd(r->fd);
+	if (fd < 0)
 		return fd;
-	}
 	*offset = 0;		/* the file is the region's alone */
 	return fd;
 }

@@ -11,7 +11,9 @@
 #include <numaif.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,7 +26,7 @@ const char *const hp_sys_call_names[HP_SYS_NR_CALLS] = {
 	[HP_SYS_MEMFD_CREATE] = "memfd_create",
 	[HP_SYS_FALLOCATE] = "fallocate", [HP_SYS_FTRUNCATE] = "ftruncate",
 	[HP_SYS_OPEN] = "open", [HP_SYS_READ] = "read", [HP_SYS_WRITE] = "write",
-	[HP_SYS_FCNTL] = "fcntl",
+	[HP_SYS_FCNTL] = "fcntl", [HP_SYS_IO_URING_REGISTER] = "io_uring_register",
 };
 
 int (*volatile hp_sys_inject)(enum hp_sys_call call);
@@ -158,6 +160,57 @@ int hp_sys_add_seals(int fd, unsigned int seals)
 	ret = fcntl(fd, F_ADD_SEALS, seals) ? -errno : 0;
 	errno = saved;
 	return ret;
+}
+
+int hp_sys_dupfd(int fd)
+{
+	int saved = errno, ret;
+
+	INJECT(HP_SYS_FCNTL);
+	ret = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (ret < 0)
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+int hp_sys_io_uring_register(int fd, unsigned int op, const void *arg, unsigned int nr)
+{
+	int saved = errno, tries = 0;
+	long ret;
+
+	INJECT(HP_SYS_IO_URING_REGISTER);
+	do {
+		ret = syscall(__NR_io_uring_register, fd, op, arg, nr);
+		/* older kernels wait for in-flight references and can be
+		 * interrupted; nothing changed, try again */
+	} while (ret < 0 && errno == EINTR && ++tries < 100);
+	if (ret < 0)
+		ret = -errno;
+	errno = saved;
+	return (int)ret;
+}
+
+bool hp_sys_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	int saved = errno;
+	bool ret;
+
+	ret = !syscall(SYS_capget, &hdr, data) &&
+	      (data[CAP_IPC_LOCK / 32].effective & (1u << (CAP_IPC_LOCK % 32)));
+	errno = saved;
+	return ret;
+}
+
+long hp_sys_memlock_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl))
+		return -1;
+	return rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
 }
 
 void hp_sys_close(int fd)

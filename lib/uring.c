@@ -64,7 +64,6 @@ struct hugepool_bufset {
  */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hp_uring_reg *regs;
-static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 
 static void reg_prepare(void)
 {
@@ -81,24 +80,18 @@ static void reg_child(void)
 	pthread_mutex_init(&reg_lock, NULL);
 }
 
-static void reg_atfork(void)
+__attribute__((constructor(102))) static void reg_ctor(void)
 {
-	pthread_atfork(reg_prepare, reg_parent, reg_child);
+	hp_atfork_register(HP_LAYER_CONSUMER, reg_prepare, reg_parent, reg_child);
 }
 
 /* io_uring_register(2) on our own fd; liburing 2.3 only offers it on a
  * struct io_uring, which may be gone by the time we unregister. */
 static int ring_unregister_buffers(int fd)
 {
-	int tries = 0;
-	long ret;
+	int ret = hp_sys_io_uring_register(fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
 
-	do {
-		ret = syscall(__NR_io_uring_register, fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
-		/* older kernels wait for in-flight references and can be
-		 * interrupted; the table is still there, try again */
-	} while (ret < 0 && errno == EINTR && ++tries < 100);
-	return ret < 0 ? -errno : 0;
+	return ret < 0 ? ret : 0;
 }
 
 /*
@@ -148,16 +141,6 @@ static size_t pinned_bytes(void)
 	return p ? (size_t)strtoul(p + 6, NULL, 10) << 10 : 0;
 }
 
-static bool have_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	return data[CAP_IPC_LOCK / 32].effective & (1u << (CAP_IPC_LOCK % 32));
-}
-
 /*
  * The kernel said ENOMEM. Explain it: almost always RLIMIT_MEMLOCK, which
  * is charged per huge page touched, not per byte registered.
@@ -166,19 +149,18 @@ static void explain_enomem(size_t bytes, size_t pinned, size_t psz)
 {
 	size_t already = pinned_bytes(), need = pinned + already;
 	char b[4][32];
-	struct rlimit rl;
+	long lim = hp_sys_memlock_limit();
 
 	hp_format_size(bytes, b[0], sizeof(b[0]));
 	hp_format_size(pinned, b[1], sizeof(b[1]));
 	hp_format_size(psz, b[2], sizeof(b[2]));
 	hp_format_size(need, b[3], sizeof(b[3]));
-	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < need && !have_cap_ipc_lock()) {
-		char lim[32];
+	if (lim >= 0 && lim != LONG_MAX && (size_t)lim < need && !hp_sys_cap_ipc_lock()) {
+		char l[32];
 
-		hp_format_size((size_t)rl.rlim_cur, lim, sizeof(lim));
+		hp_format_size((size_t)lim, l, sizeof(l));
 		hp_log(1, "uring: cannot register %s of buffers: RLIMIT_MEMLOCK is %s (%llu bytes), and registering pins whole huge pages: %zu x %s = %s here, plus %zu bytes this process has pinned already; raise the limit to at least %s (%zu bytes: ulimit -l %zu, LimitMEMLOCK= or limits.conf memlock), or create the ring with CAP_IPC_LOCK",
-		       b[0], lim, (unsigned long long)rl.rlim_cur, pinned / psz, b[2], b[1],
+		       b[0], l, (unsigned long long)lim, pinned / psz, b[2], b[1],
 		       already, b[3], need, (need + 1023) / 1024);
 	} else {
 		hp_log(1, "uring: the kernel could not pin %s of buffers (%zu x %s pages): out of memory",
@@ -206,7 +188,6 @@ static int do_register(struct io_uring *ring, struct hugepool_region *r, size_t 
 	if (!psz)
 		return -EINVAL;		/* not a live region */
 	npages = (long)(HP_ALIGN_UP(span, psz) / psz);
-	pthread_once(&reg_once, reg_atfork);
 	hp_region_pin(r, 1);
 	if (hp_region_populated(r, 0, npages) != npages) {
 		hp_log(1, "uring: the region is not populated; populate it (hugepool_region_populate, or reserve it with HUGEPOOL_REGION_POPULATE) before registering it");
@@ -219,9 +200,9 @@ static int do_register(struct io_uring *ring, struct hugepool_region *r, size_t 
 		ret = -ENOMEM;
 		goto free;
 	}
-	reg->fd = fcntl(ring->ring_fd, F_DUPFD_CLOEXEC, 3);
+	reg->fd = hp_sys_dupfd(ring->ring_fd);
 	if (reg->fd < 0) {
-		ret = -errno;
+		ret = reg->fd;
 		hp_log(1, "uring: cannot duplicate the ring fd %d: %s", ring->ring_fd,
 		       strerror(-ret));
 		goto free;
@@ -231,7 +212,9 @@ static int do_register(struct io_uring *ring, struct hugepool_region *r, size_t 
 		iov[i].iov_base = base + i * piece;
 		iov[i].iov_len = piece;
 	}
-	ret = io_uring_register_buffers(ring, iov, (unsigned int)n);
+	/* what io_uring_register_buffers does, through the syscall seam */
+	ret = hp_sys_io_uring_register(ring->ring_fd, IORING_REGISTER_BUFFERS, iov,
+				       (unsigned int)n);
 	if (ret < 0) {
 		if (ret == -ENOMEM)
 			explain_enomem(span, (size_t)npages * psz, psz);
