@@ -432,9 +432,14 @@ struct hp_options {
 	const char *stats_file;
 	long decay_ms;
 	bool malloc_enable;		/* HUGEPOOL_MALLOC */
+	int malloc_mode;		/* HUGEPOOL_MALLOC: -1 unset (auto), 0, 1 */
+	bool publish;			/* HUGEPOOL_PUBLISH (default on) */
+	const char *publish_dir;	/* HUGEPOOL_PUBLISH_DIR, or NULL */
+	bool secure;			/* AT_SECURE: the environment was ignored */
 };
 extern struct hp_options hp_opt;
 void hp_options_init(void);		/* idempotent */
+void hp_options_defaults(struct hp_options *opt);	/* as hp_opt starts */
 /* Parse the variables get() returns into opt, which holds the defaults
  * (the process: getenv into hp_opt; tests/fuzz: a table), and resolve the
  * default pool's configuration from parsed options. */
@@ -536,5 +541,15 @@ int hp_publish_read_record(const struct hp_pub_record *rec, struct hp_pub_record
 /* sys.c seams publish.c needs (creating and removing its file) */
 int hp_sys_open(const char *path, int flags, mode_t mode);	/* fd or -errno */
 int hp_sys_unlink(const char *path);
+/* ... and the per-user directory, created and checked through descriptors */
+struct stat;
+int hp_sys_mkdir(const char *path, mode_t mode);
+int hp_sys_openat(int dirfd, const char *name, int flags, mode_t mode);
+int hp_sys_unlinkat(int dirfd, const char *name);
+int hp_sys_fstat(int fd, struct stat *st);
+int hp_sys_fchmod(int fd, mode_t mode);
+bool hp_sys_pid_alive(pid_t pid);	/* false only for a pid that is gone */
+int hp_sys_rmdir(const char *path);
+int hp_sys_getrandom(void *buf, size_t len);
 
 #endif /* HUGEPOOL_INTERNAL_H */
