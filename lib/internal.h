@@ -465,22 +465,27 @@ static inline uint64_t hp_now_ms(void)
 /* ------------------------------------------------------------------------
  * publish.c: live pool counters for `hugepool-ctl stats`
  *
- * The first pool a process creates makes /dev/shm/hugepool.<pid> (mode
- * 0644 minus umask, O_EXCL), a fixed layout mapped MAP_SHARED: a header and
- * HP_PUB_SLOTS records, one per pool. A record is refreshed from the pool
- * under the pool lock (at most every HP_PUB_INTERVAL_MS unless forced) and
- * read by other processes under its own seqlock, so neither side ever
- * blocks the other. The file is unlinked at exit; `stats` removes the file
- * of a process that died without exiting. The layout is an ABI between the
- * library and the tool: change it only together with HP_PUB_VERSION.
+ * The first pool a process creates makes <dir>/hugepool-<euid>/hugepool.<pid>
+ * (<dir>: /dev/shm or HUGEPOOL_PUBLISH_DIR; the directory 0700 and the file
+ * 0600, both checked and created without following symlinks), a fixed
+ * layout mapped MAP_SHARED: a header and HP_PUB_SLOTS records, one per
+ * pool. Every pool operation refreshes its record's counters under the
+ * pool lock; other processes read a record under its own seqlock, so
+ * neither side ever blocks the other. The writer uses this build's layout,
+ * never the header's sizes (anyone who can write the file can change
+ * them); the reader copies the file with pread and validates the copy.
+ * The file is unlinked at exit; files of processes that died without
+ * exiting are removed by the next process of that user that publishes, a
+ * few at a time, and by `stats`. The layout is an ABI between the library
+ * and the tool: change it only together with HP_PUB_VERSION.
  * ------------------------------------------------------------------------ */
 #define HP_PUB_MAGIC		0x4c4f4f5045475548ULL	/* "HUGEPOOL" */
 #define HP_PUB_VERSION		1
 #define HP_PUB_SLOTS		64
 #define HP_PUB_NODES		HP_MAX_NODES
-#define HP_PUB_INTERVAL_MS	10
 #define HP_PUB_DIR		"/dev/shm"	/* HUGEPOOL_PUBLISH_DIR overrides */
 #define HP_PUB_PREFIX		"hugepool."
+#define HP_PUB_DIR_PREFIX	"hugepool-"	/* + euid: the per-user directory */
 
 struct hp_pub_header {
 	uint64_t magic;		/* written last: a reader skips a file until then */
@@ -489,7 +494,7 @@ struct hp_pub_header {
 	uint32_t record_size;
 	uint32_t nr_slots;
 	int32_t pid;
-	uint32_t interval_ms;
+	uint32_t interval_ms;	/* 0: every change is published */
 	uint64_t start_time;	/* field 22 of /proc/<pid>/stat: a reused pid differs */
 	uint64_t overflow;	/* pools left unpublished for want of a slot */
 	char lib_version[32];
@@ -521,9 +526,10 @@ struct hp_pub_record {
 #define HP_PUB_FILE_SIZE	HP_ALIGN_UP(sizeof(struct hp_pub_header) + \
 				HP_PUB_SLOTS * sizeof(struct hp_pub_record), 4096UL)
 
+/* Record i at this build's fixed offsets (never the header's sizes). */
 static inline struct hp_pub_record *hp_pub_slot(struct hp_pub_header *h, unsigned int i)
 {
-	return (struct hp_pub_record *)((char *)h + h->header_size) + i;
+	return (struct hp_pub_record *)((char *)h + sizeof(struct hp_pub_header)) + i;
 }
 
 /* Hooks for pool.c / alloc.c, called with the pool lock held. They never
