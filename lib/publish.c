@@ -15,9 +15,9 @@
  * the header's fields. The directory is the euid's own, mode 0700, checked
  * through a descriptor (O_NOFOLLOW|O_DIRECTORY, fstat) before any file is
  * made in it; the file is created O_EXCL|O_NOFOLLOW, mode 0600. A process
- * under AT_SECURE (setuid, setgid, raised capabilities) publishes nothing:
- * its file would belong to the uid of the caller, who could truncate it
- * under the mapping and kill the process with SIGBUS.
+ * under AT_SECURE (setuid, setgid, raised capabilities), or whose real and
+ * effective ids differ, publishes nothing: its file would belong to a user
+ * who could truncate it under the mapping and kill the process (SIGBUS).
  *
  * Staleness (issue 12, finding 10): every pool operation ends in
  * hp_publish_pool_update, which copies the counters that change (about
@@ -92,10 +92,15 @@ static uint64_t self_start_time(void)
 	return v;
 }
 
+/* Not under AT_SECURE, and not while the real and effective ids differ
+ * (a daemon between seteuid calls): the file would belong to a user other
+ * than the one the process really runs as, who could truncate it under
+ * our mapping. */
 static bool publish_enabled(void)
 {
 	hp_options_init();
-	return hp_opt.publish && !hp_opt.secure;
+	return hp_opt.publish && !hp_opt.secure && getuid() == geteuid() &&
+	       getgid() == getegid();
 }
 
 /* Open path as our private directory: not a symlink, a directory, owned
