@@ -860,8 +860,9 @@ __attribute__((destructor)) static void pl_fini(void)
 	if (!threshold() || !hp_opt.stats || (!active && !hp_pools))
 		return;
 	pl_busy++;
-	/* in a setuid program the environment is the caller's: no file */
-	if (hp_opt.stats_file && *hp_opt.stats_file && !getauxval(AT_SECURE)) {
+	/* in a setuid program hp_opt has no stats and no file: options.c
+	 * ignores the caller's environment there (AT_SECURE) */
+	if (hp_opt.stats_file && *hp_opt.stats_file) {
 		fd = stats_open(hp_opt.stats_file);
 		if (fd < 0)
 			fd = STDERR_FILENO;

@@ -282,6 +282,11 @@ static struct hp_pub_header *pub_create(void)
 	return h;
 fail_dir:
 	hp_sys_close(dfd);
+	if (pub_dir_made) {
+		pub_path[dir_len] = '\0';
+		hp_sys_rmdir(pub_path);
+		pub_dir_made = false;
+	}
 	pub_path[0] = '\0';
 	return NULL;
 }
