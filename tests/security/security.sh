@@ -41,9 +41,11 @@ base_free=$(cat "$P/free_hugepages")
 U_NAME=hpsec$$
 useradd --system --no-create-home --user-group --shell /usr/sbin/nologin "$U_NAME" ||
 	skip "cannot create a test user"
-on_exit "userdel '$U_NAME'; groupdel '$U_NAME' 2>/dev/null"
 U=$(id -u "$U_NAME")
 G=$(id -g "$U_NAME")
+# at exit: whatever still runs as the test user (it exists only for this
+# test), then the user; userdel refuses a user with live processes
+on_exit "pkill -KILL -U $U; sleep 0.2; userdel -f '$U_NAME'; groupdel '$U_NAME' 2>/dev/null"
 NOBODY=65534
 as_user() { setpriv --reuid="$U" --regid="$G" --clear-groups --inh-caps=-all "$@"; }
 as_nobody_run() { setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups --inh-caps=-all "$@"; }
