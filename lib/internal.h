@@ -544,9 +544,14 @@ struct hp_options {
 	const char *stats_file;
 	long decay_ms;
 	bool malloc_enable;		/* HUGEPOOL_MALLOC */
+	int malloc_mode;		/* HUGEPOOL_MALLOC: -1 unset (auto), 0, 1 */
+	bool publish;			/* HUGEPOOL_PUBLISH (default on) */
+	const char *publish_dir;	/* HUGEPOOL_PUBLISH_DIR, or NULL */
+	bool secure;			/* AT_SECURE: the environment was ignored */
 };
 extern struct hp_options hp_opt;
 void hp_options_init(void);		/* idempotent */
+void hp_options_defaults(struct hp_options *opt);	/* as hp_opt starts */
 /* Parse the variables get() returns into opt, which holds the defaults
  * (the process: getenv into hp_opt; tests/fuzz: a table), and resolve the
  * default pool's configuration from parsed options. */
@@ -572,22 +577,27 @@ static inline uint64_t hp_now_ms(void)
 /* ------------------------------------------------------------------------
  * publish.c: live pool counters for `hugepool-ctl stats`
  *
- * The first pool a process creates makes /dev/shm/hugepool.<pid> (mode
- * 0644 minus umask, O_EXCL), a fixed layout mapped MAP_SHARED: a header and
- * HP_PUB_SLOTS records, one per pool. A record is refreshed from the pool
- * under the pool lock (at most every HP_PUB_INTERVAL_MS unless forced) and
- * read by other processes under its own seqlock, so neither side ever
- * blocks the other. The file is unlinked at exit; `stats` removes the file
- * of a process that died without exiting. The layout is an ABI between the
- * library and the tool: change it only together with HP_PUB_VERSION.
+ * The first pool a process creates makes <dir>/hugepool-<euid>/hugepool.<pid>
+ * (<dir>: /dev/shm or HUGEPOOL_PUBLISH_DIR; the directory 0700 and the file
+ * 0600, both checked and created without following symlinks), a fixed
+ * layout mapped MAP_SHARED: a header and HP_PUB_SLOTS records, one per
+ * pool. Every pool operation refreshes its record's counters under the
+ * pool lock; other processes read a record under its own seqlock, so
+ * neither side ever blocks the other. The writer uses this build's layout,
+ * never the header's sizes (anyone who can write the file can change
+ * them); the reader copies the file with pread and validates the copy.
+ * The file is unlinked at exit; files of processes that died without
+ * exiting are removed by the next process of that user that publishes, a
+ * few at a time, and by `stats`. The layout is an ABI between the library
+ * and the tool: change it only together with HP_PUB_VERSION.
  * ------------------------------------------------------------------------ */
 #define HP_PUB_MAGIC		0x4c4f4f5045475548ULL	/* "HUGEPOOL" */
 #define HP_PUB_VERSION		1
 #define HP_PUB_SLOTS		64
 #define HP_PUB_NODES		HP_MAX_NODES
-#define HP_PUB_INTERVAL_MS	10
 #define HP_PUB_DIR		"/dev/shm"	/* HUGEPOOL_PUBLISH_DIR overrides */
 #define HP_PUB_PREFIX		"hugepool."
+#define HP_PUB_DIR_PREFIX	"hugepool-"	/* + euid: the per-user directory */
 
 struct hp_pub_header {
 	uint64_t magic;		/* written last: a reader skips a file until then */
@@ -596,7 +606,7 @@ struct hp_pub_header {
 	uint32_t record_size;
 	uint32_t nr_slots;
 	int32_t pid;
-	uint32_t interval_ms;
+	uint32_t interval_ms;	/* 0: every change is published */
 	uint64_t start_time;	/* field 22 of /proc/<pid>/stat: a reused pid differs */
 	uint64_t overflow;	/* pools left unpublished for want of a slot */
 	char lib_version[32];
@@ -628,9 +638,10 @@ struct hp_pub_record {
 #define HP_PUB_FILE_SIZE	HP_ALIGN_UP(sizeof(struct hp_pub_header) + \
 				HP_PUB_SLOTS * sizeof(struct hp_pub_record), 4096UL)
 
+/* Record i at this build's fixed offsets (never the header's sizes). */
 static inline struct hp_pub_record *hp_pub_slot(struct hp_pub_header *h, unsigned int i)
 {
-	return (struct hp_pub_record *)((char *)h + h->header_size) + i;
+	return (struct hp_pub_record *)((char *)h + sizeof(struct hp_pub_header)) + i;
 }
 
 /* Hooks for pool.c / alloc.c, called with the pool lock held. They never
@@ -648,5 +659,15 @@ int hp_publish_read_record(const struct hp_pub_record *rec, struct hp_pub_record
 /* sys.c seams publish.c needs (creating and removing its file) */
 int hp_sys_open(const char *path, int flags, mode_t mode);	/* fd or -errno */
 int hp_sys_unlink(const char *path);
+/* ... and the per-user directory, created and checked through descriptors */
+struct stat;
+int hp_sys_mkdir(const char *path, mode_t mode);
+int hp_sys_openat(int dirfd, const char *name, int flags, mode_t mode);
+int hp_sys_unlinkat(int dirfd, const char *name);
+int hp_sys_fstat(int fd, struct stat *st);
+int hp_sys_fchmod(int fd, mode_t mode);
+bool hp_sys_pid_alive(pid_t pid);	/* false only for a pid that is gone */
+int hp_sys_rmdir(const char *path);
+int hp_sys_getrandom(void *buf, size_t len);
 
 #endif /* HUGEPOOL_INTERNAL_H */

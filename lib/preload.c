@@ -47,6 +47,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/single_threaded.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef MADV_WIPEONFORK
@@ -161,9 +162,12 @@ static bool in_executable(void)
 	       self.dli_fbase == exe.dli_fbase;
 }
 
+/* Listed in LD_PRELOAD or /etc/ld.so.preload. Under AT_SECURE the
+ * environment is the caller's: only root's /etc/ld.so.preload counts, so
+ * that the preload in a setuid program is inert unless root enabled it. */
 static bool preloaded(void)
 {
-	const char *v = getenv("LD_PRELOAD");
+	const char *v = hp_opt.secure ? NULL : getenv("LD_PRELOAD");
 	char buf[4096];
 
 	if ((v && listed(v)) ||
@@ -205,17 +209,15 @@ static void fork_mark_init(void)
  */
 static void pl_init(void)
 {
-	const char *v;
-	bool on, b;
+	bool on;
 	long ps;
 
 	if (!environ)
 		return;
 	pl_busy++;
 	hp_options_init();
-	v = getenv("HUGEPOOL_MALLOC");
-	if (v && !hp_parse_bool(v, &b))
-		on = b;		/* forced either way */
+	if (hp_opt.malloc_mode >= 0)
+		on = hp_opt.malloc_mode;	/* HUGEPOOL_MALLOC forced it either way */
 	else
 		on = preloaded();	/* unset or invalid (already warned): auto */
 	ps = sysconf(_SC_PAGESIZE);
@@ -785,13 +787,23 @@ PL_EXPORT size_t malloc_usable_size(void *ptr)
  * HUGEPOOL_STATS at exit
  * ------------------------------------------------------------------------ */
 
-/* HUGEPOOL_STATS_FILE with "%p" replaced by the pid, opened for append:
- * children that exit() print too, and must not clobber each other. */
+/*
+ * HUGEPOOL_STATS_FILE with "%p" replaced by the pid, opened for append:
+ * children that exit() print too, and must not clobber each other.
+ *
+ * The path may lie in a directory that others can write (/var/tmp, the
+ * pattern hugepool(7) shows), and root runs programs with it too (issue 12,
+ * finding 3). So: no symlink is followed (O_NOFOLLOW), a new file is 0600,
+ * a FIFO does not block us (O_NONBLOCK), and a file that exists must be a
+ * regular file of our euid, as fs.protected_regular has it: otherwise we
+ * say so in one line and the stats go to stderr.
+ */
 static int stats_open(const char *tmpl)
 {
 	char path[4096], num[24];
+	struct stat st;
 	size_t n = 0;
-	int fd;
+	int fd, ret;
 
 	for (const char *s = tmpl; *s && n < sizeof(path) - 24; s++) {
 		if (s[0] == '%' && s[1] == 'p') {
@@ -808,10 +820,29 @@ static int stats_open(const char *tmpl)
 		}
 	}
 	path[n] = '\0';
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
+	fd = hp_sys_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
+			 O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0) {
 		hp_log(0, "cannot open HUGEPOOL_STATS_FILE=\"%s\": %s; stats go to stderr",
-		       path, strerror(errno));
+		       path, fd == -ELOOP ? "it is a symbolic link" : strerror(-fd));
+		return -1;
+	}
+	ret = hp_sys_fstat(fd, &st);
+	if (!ret && (!S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
+		if (!S_ISREG(st.st_mode))
+			hp_log(0, "refusing HUGEPOOL_STATS_FILE=\"%s\": not a regular file; "
+			       "stats go to stderr", path);
+		else
+			hp_log(0, "refusing HUGEPOOL_STATS_FILE=\"%s\": owned by uid %lu, not by "
+			       "uid %lu; stats go to stderr", path, (unsigned long)st.st_uid,
+			       (unsigned long)geteuid());
+		hp_sys_close(fd);
+		return -1;
+	}
+	if (ret) {
+		hp_sys_close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -829,8 +860,9 @@ __attribute__((destructor)) static void pl_fini(void)
 	if (!threshold() || !hp_opt.stats || (!active && !hp_pools))
 		return;
 	pl_busy++;
-	/* in a setuid program the environment is the caller's: no file */
-	if (hp_opt.stats_file && *hp_opt.stats_file && !getauxval(AT_SECURE)) {
+	/* in a setuid program hp_opt has no stats and no file: options.c
+	 * ignores the caller's environment there (AT_SECURE) */
+	if (hp_opt.stats_file && *hp_opt.stats_file) {
 		fd = stats_open(hp_opt.stats_file);
 		if (fd < 0)
 			fd = STDERR_FILENO;

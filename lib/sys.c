@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -380,4 +382,60 @@ int hp_sys_open(const char *path, int flags, mode_t mode)
 int hp_sys_unlink(const char *path)
 {
 	return unlink(path) ? -errno : 0;
+}
+
+/* publish.c's per-user directory and the HUGEPOOL_STATS_FILE checks: the
+ * directory is made and opened, and every file is created, relative to a
+ * descriptor whose owner and mode were checked (fstat), never by a path
+ * that someone else could swap. Opening shares the "open" injection point. */
+int hp_sys_mkdir(const char *path, mode_t mode)
+{
+	INJECT(HP_SYS_OPEN);
+	return mkdir(path, mode) ? -errno : 0;
+}
+
+int hp_sys_openat(int dirfd, const char *name, int flags, mode_t mode)
+{
+	int fd;
+
+	INJECT(HP_SYS_OPEN);
+	fd = openat(dirfd, name, flags, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+int hp_sys_unlinkat(int dirfd, const char *name)
+{
+	return unlinkat(dirfd, name, 0) ? -errno : 0;
+}
+
+int hp_sys_fstat(int fd, struct stat *st)
+{
+	return fstat(fd, st) ? -errno : 0;
+}
+
+int hp_sys_fchmod(int fd, mode_t mode)
+{
+	return fchmod(fd, mode) ? -errno : 0;
+}
+
+/* false only when pid is known to be gone (ESRCH): a process of another
+ * user (EPERM) is alive */
+bool hp_sys_pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+int hp_sys_rmdir(const char *path)
+{
+	return rmdir(path) ? -errno : 0;
+}
+
+/* len random bytes (getrandom, never blocking); -errno if not all */
+int hp_sys_getrandom(void *buf, size_t len)
+{
+	long n = syscall(SYS_getrandom, buf, len, 0x0001 /* GRND_NONBLOCK */);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EAGAIN;
 }

@@ -26,6 +26,7 @@ HP_PACKAGES=(
 	libnuma-dev liburing-dev libcmocka-dev numactl
 	qemu-system-x86 busybox-static
 	git xz-utils gzip perl gawk
+	passwd util-linux
 	clang llvm libclang-rt-14-dev valgrind
 	libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libhugetlbfs0 gnuplot-nox
 )

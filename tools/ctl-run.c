@@ -6,10 +6,15 @@
  * here because the library, inside someone else's program, can only warn
  * and fall back to a default.
  *
- * The preload library is looked for, in order: $HUGEPOOL_PRELOAD_LIB; next
- * to this binary (<exe>/../<libdir>, which also finds build/lib from
- * build/tools); the configured install libdir; the build tree this binary
- * came from.
+ * The preload library is, in order: the one --library names;
+ * $HUGEPOOL_PRELOAD_LIB; next to this binary (<exe>/../<libdir>, which also
+ * finds build/lib from build/tools); the configured install libdir; and,
+ * only for the very binary the build tree holds (not an installed copy of
+ * it), the build tree's lib/. An installed hugepool-ctl never looks in the
+ * build directory it was compiled in: that path may be gone, and anyone
+ * could make it again under /tmp and have `run` preload their library as
+ * root (issue 12, finding 5). A library found by the search (not named)
+ * must belong to root or to us and be writable by nobody else.
  */
 #include "ctl.h"
 
@@ -64,14 +69,40 @@ static bool try_lib(const char *dir, const char *name, char *out, size_t len)
 	n = snprintf(out, len, "%s/%s", real, name);
 	if (n < 0 || (size_t)n >= len)
 		return false;
-	return stat(out, &st) == 0 && S_ISREG(st.st_mode);
+	if (stat(out, &st) || !S_ISREG(st.st_mode))
+		return false;
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		ctl_warn("ignoring %s: it belongs to uid %lu or others may write it", out,
+			 (unsigned long)st.st_uid);
+		return false;
+	}
+	return true;
+}
+
+/* Is this process the hugepool-ctl of the build tree (tools/ next to the
+ * lib/ of HP_BUILD_LIBDIR), not an installed copy? By inode, so that no
+ * path trick makes an installed binary look like it. */
+static bool running_from_build_tree(void)
+{
+	const char *libdir = HP_BUILD_LIBDIR, *slash = strrchr(libdir, '/');
+	char exe[PATH_MAX];
+	struct stat self, built;
+	int n;
+
+	if (!slash || slash == libdir)
+		return false;
+	n = snprintf(exe, sizeof(exe), "%.*s/tools/hugepool-ctl", (int)(slash - libdir), libdir);
+	if (n < 0 || (size_t)n >= sizeof(exe))
+		return false;
+	return !stat("/proc/self/exe", &self) && !stat(exe, &built) &&
+	       self.st_dev == built.st_dev && self.st_ino == built.st_ino;
 }
 
 /* 0 and the absolute path of the preload library, or -ENOENT */
-static int find_preload(char *out, size_t len)
+static int find_preload(const char *named, char *out, size_t len)
 {
 	static const char *const names[] = { HP_PRELOAD_NAME, "libhugepool.so" };
-	const char *env = getenv("HUGEPOOL_PRELOAD_LIB");
+	const char *env = named ? named : getenv("HUGEPOOL_PRELOAD_LIB");
 	char exe[PATH_MAX], dirs[3][PATH_MAX * 2];
 	ssize_t n;
 	size_t i, d;
@@ -105,6 +136,8 @@ static int find_preload(char *out, size_t len)
 		for (i = 0; i < ARRAY_SIZE(names); i++)
 			if (try_lib(dirs[d], names[i], out, len))
 				return 0;
+	if (!running_from_build_tree())
+		return -ENOENT;
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (try_lib(HP_BUILD_LIBDIR, names[i], out, len))
 			return 0;
@@ -148,10 +181,11 @@ static void help(void)
 	       "  -v, --verbose LEVEL    library messages: 0 (none) to 4\n"
 	       "  -s, --stats[=FORMAT]   print pool statistics at exit: text or json\n"
 	       "      --stats-file FILE  ... into FILE instead of standard error\n"
+	       "  -L, --library PATH     preload this libhugepool.so\n"
 	       "  -d, --dry-run          print the environment and command; run nothing\n"
 	       "  -h, --help             this help\n\n"
-	       "The library is $HUGEPOOL_PRELOAD_LIB if set, else found next to this\n"
-	       "program. Exit status: PROG's, or 127 if it cannot be found, 126 if it\n"
+	       "The library is --library, else $HUGEPOOL_PRELOAD_LIB, else the one installed\n"
+	       "next to this program or in " HP_INSTALL_LIBDIR ". Exit status: PROG's, or 127 if it cannot be found, 126 if it\n"
 	       "cannot be run, 2 for invalid options.\n");
 }
 
@@ -174,12 +208,14 @@ int cmd_run(int argc, char **argv)
 		{ "stats", optional_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, 'F' },
 		{ "dry-run", no_argument, NULL, 'd' },
+		{ "library", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const policies[] = { "default", "preferred", "bind", "interleave" };
 	const char *thr = NULL, *ps = NULL, *nodes = NULL, *pol = NULL, *min = NULL,
-		   *max = NULL, *verb = NULL, *stats = NULL, *stats_file = NULL;
+		   *max = NULL, *verb = NULL, *stats = NULL, *stats_file = NULL,
+		   *library = NULL;
 	const struct hp_hstate *h = NULL;
 	struct run_env env[12];
 	char lib[PATH_MAX];
@@ -191,7 +227,7 @@ int cmd_run(int argc, char **argv)
 
 	opterr = 0;
 	/* '+': the first non-option is PROG; its options are its own */
-	while ((ch = getopt_long(argc, argv, "+:t:p:n:P:fv:s::dh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:t:p:n:P:fv:s::dL:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't': thr = optarg; break;
 		case 'p': ps = optarg; break;
@@ -204,6 +240,7 @@ int cmd_run(int argc, char **argv)
 		case 's': stats = optarg ? optarg : "text"; break;
 		case 'F': stats_file = optarg; break;
 		case 'd': dry = true; break;
+		case 'L': library = optarg; break;
 		case 'h': help(); return CTL_OK;
 		default: return ctl_getopt_error(ch, argv);
 		}
@@ -244,10 +281,11 @@ int cmd_run(int argc, char **argv)
 	if (stats_file && !stats)
 		stats = "text";
 
-	ret = find_preload(lib, sizeof(lib));
+	ret = find_preload(library, lib, sizeof(lib));
 	if (ret)
-		return ctl_error(CTL_FAIL, "cannot find libhugepool.so (%s); set "
-				 "HUGEPOOL_PRELOAD_LIB to its path",
+		return ctl_error(CTL_FAIL, "cannot find libhugepool.so (%s); name it with "
+				 "--library or HUGEPOOL_PRELOAD_LIB",
+				 library ? "--library does not name a readable file" :
 				 getenv("HUGEPOOL_PRELOAD_LIB") ? "HUGEPOOL_PRELOAD_LIB does not "
 				 "name a readable file" : "not next to this program, nor in "
 				 HP_INSTALL_LIBDIR);

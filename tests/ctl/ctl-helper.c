@@ -240,9 +240,9 @@ static int mode_seqlock(unsigned int ms)
 	if (!st.p)
 		return 77;
 	publish(st.p);
-	snprintf(path, sizeof(path), "%s/" HP_PUB_PREFIX "%d",
+	snprintf(path, sizeof(path), "%s/" HP_PUB_DIR_PREFIX "%u/" HP_PUB_PREFIX "%d",
 		 getenv("HUGEPOOL_PUBLISH_DIR") ? getenv("HUGEPOOL_PUBLISH_DIR") : HP_PUB_DIR,
-		 (int)getpid());
+		 (unsigned int)geteuid(), (int)getpid());
 	fd = open(path, O_RDONLY);
 	if (fd < 0 || (map = mmap(NULL, HP_PUB_FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		fprintf(stderr, "ctl-helper: %s: %s\n", path, strerror(errno));

@@ -19,8 +19,9 @@ command -v python3 >/dev/null || skip "python3 not found"
 
 W=$(mktemp -d)
 on_exit "rm -rf '$W'"
-SHM=${HUGEPOOL_PUBLISH_DIR:-/dev/shm}
-[ -d "$SHM" ] || skip "no $SHM"
+BASE=${HUGEPOOL_PUBLISH_DIR:-/dev/shm}
+[ -d "$BASE" ] || skip "no $BASE"
+SHM=$BASE/hugepool-$(id -u)	# the per-user directory (issue 12)
 
 start_helper() {	# start_helper MODE: HPID, output in $W/out.$HPID
 	"$HELPER" "$1" 60 >"$W/out" 2>"$W/err" &
@@ -62,7 +63,8 @@ EOF
 start_helper pool
 want=$(head -1 "$W/out.$HPID")
 [ -f "$SHM/hugepool.$HPID" ] && ok || fail "no $SHM/hugepool.$HPID"
-expect_eq "file mode" "$(stat -c %a "$SHM/hugepool.$HPID")" "$(printf '%o' $((0644 & ~0$(umask))))"
+expect_eq "file mode" "$(stat -c %a "$SHM/hugepool.$HPID")" "600"
+expect_eq "directory mode" "$(stat -c %a:%u "$SHM")" "700:$(id -u)"
 
 ctl stats "$HPID" --json
 expect_ok

@@ -47,8 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* the defaults, as lib/options.c has them */
-	struct hp_options o = { .threshold = 256 * 1024, .verbose = 1, .decay_ms = 1000 };
+	struct hp_options o;
 	struct hugepool_config cfg;
 	size_t n = size < sizeof(text) - 1 ? size : sizeof(text) - 1, v;
 	const char *min, *max;
@@ -68,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		values[nvars++] = eq + 1;
 	}
 
+	hp_options_defaults(&o);	/* as lib/options.c starts */
 	hp_options_parse(&o, table_get);
 	if (o.verbose < 0 || o.verbose > 4 || hp_verbose != o.verbose)
 		fail("verbose %d", o.verbose);
@@ -81,8 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("decay_ms %ld", o.decay_ms);
 	if (o.page_size && !hp_size_to_hstate(o.page_size))
 		fail("page size %zu is not one of this kernel", o.page_size);
+	if (o.malloc_mode < -1 || o.malloc_mode > 1)
+		fail("malloc_mode %d", o.malloc_mode);
 	if (!from_table(o.min_str) || !from_table(o.max_str) || !from_table(o.nodes) ||
-	    !from_table(o.stats_file))
+	    !from_table(o.stats_file) || !from_table(o.publish_dir))
 		fail("a string option does not come from the environment");
 
 	hp_options_config(&o, &cfg);
@@ -103,11 +105,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    cfg.min_pages != v)
 			fail("HUGEPOOL_MIN=%s: min %zu, expected %zu", min, cfg.min_pages, v);
 	}
-	/* the node string goes to hugepool_create, which parses it */
+	/* a node list that passed the options' own check (made without
+	 * libnuma) must be one that libnuma parses too */
 	if (cfg.nodes) {
 		hp_nodemask_t m;
 
-		(void)hp_node_parse(cfg.nodes, &m);
+		if (hp_node_parse(cfg.nodes, &m))
+			fail("HUGEPOOL_NODES=%s accepted, but hugepool_create rejects it", cfg.nodes);
 	}
 	hp_verbose = 0;
 	return 0;
