@@ -500,3 +500,19 @@ int hp_pool_refault_page(struct hugepool *pool, struct hp_arena *a, size_t src, 
 	}
 	return 0;
 }
+
+/* Release FREE-list run [first, first + n) of a root pool to the kernel
+ * (update_and_free_page). The run must already be off the free lists. */
+void hp_root_release(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		hp_pool_acct(root, a->slots[i].node, -1, -1, 0);
+		hp_surplus_removed(root, a->slots[i].node);
+	}
+	hp_unmap_pages(a, first, n);
+	hp_empty_insert(a, first, n);
+	root->stats.pages_released += n;
+}
+

@@ -243,3 +243,20 @@ long hp_free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_t al
 	}
 	return -ENOMEM;
 }
+
+/* Take pages the pool holds off its free lists into USED state for the
+ * pool itself (free_huge_pages drops). */
+void hp_took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i, j;
+
+	/* counted per stretch of one node, not per page [api: hot path] */
+	for (i = first; i < first + n; i = j) {
+		int node = a->slots[i].node;
+
+		for (j = i; j < first + n && a->slots[j].node == node; j++)
+			a->slots[j].owner = pool;
+		hp_pool_acct(pool, node, 0, -(long)(j - i), 0);
+	}
+}
+

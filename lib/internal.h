@@ -458,12 +458,19 @@ void hp_decay_wake(void);
  * nr_before go back to the kernel now. */
 void hp_shrink_back(struct hugepool *pool, size_t nr_before);
 
-/* pool.c */
+/* (freelist.c) take pages off pool's free lists into USED state */
 void hp_took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n);
+/* (fault.c) update_and_free_page for a root's run taken off its lists */
 void hp_root_release(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
+
+/* pool.c */
 void hp_pool_drop_page(struct hugepool *pool, struct hp_arena *a, size_t idx);
+
+/* hooks.c: the pool list, the pool lock, and the hooks of the layers above */
 void hp_pool_list_add(struct hugepool *pool);
 void hp_pool_list_del(struct hugepool *pool);
+bool hp_pool_consumers_busy(const struct hugepool *pool);
+void hp_pool_consumers_drain(struct hugepool *pool);
 
 static inline void *hp_slot_addr(const struct hp_arena *a, size_t idx)
 {

@@ -11,55 +11,6 @@
  * growing a run in place and moving one (realloc)
  * ------------------------------------------------------------------------ */
 
-/* Extend the USED run [first, first + npages) by extra pages right after
- * it, taken from the pool's free extent there or faulted into empty slots.
- * 0 or -ENOMEM (nothing changed). */
-int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
-		     size_t npages, size_t extra)
-{
-	size_t next = first + npages, i;
-	struct hp_slot *s;
-
-	if (next + extra > a->nslots)
-		return -ENOMEM;
-	s = &a->slots[next];
-	if (s->state == HP_SLOT_FREE && s->owner == pool && s->run >= extra &&
-	    !pool->parent) {
-		hp_free_carve(pool, a, next, next, extra);
-		hp_took_from_free(pool, a, next, extra);
-		return 0;
-	}
-	if (s->state == HP_SLOT_EMPTY && s->run >= extra && !pool->parent &&
-	    a->fd < 0) {
-		struct hugepool *root = pool;
-
-		if (root->max_pages && root->nr_huge_pages + extra > root->max_pages)
-			return -ENOMEM;
-		hp_ext_unlink(a->empty_bins, HP_FREE_BINS_A, s);
-		{
-			size_t len = s->run;
-
-			for (i = next; i < next + extra; i++) {
-				memset(&a->slots[i], 0, sizeof(a->slots[i]));
-				a->slots[i].state = HP_SLOT_USED;
-			}
-			if (len > extra)
-				hp_empty_insert(a, next + extra, len - extra);
-		}
-		if (hp_fault_run(root, a, next, extra)) {
-			hp_empty_insert(a, next, extra);
-			return -ENOMEM;
-		}
-		for (i = next; i < next + extra; i++) {
-			a->slots[i].owner = root;
-			hp_pool_acct(root, a->slots[i].node, 1, 0, 0);
-			hp_surplus_added(root, a->slots[i].node);
-		}
-		return 0;
-	}
-	return -ENOMEM;
-}
-
 /*
  * Move the pages of USED run [first, first + npages) to a new run of
  * new_npages slots without copying (mremap), then fill the rest with pages

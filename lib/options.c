@@ -405,14 +405,8 @@ long hp_opt_decay_ms(void)
 }
 
 /* ------------------------------------------------------------------------
- * the process default pool
+ * the process default pool's configuration (the pool itself: default.c)
  * ------------------------------------------------------------------------ */
-/*
- * The default pool's configuration from parsed options: HUGEPOOL_MIN and
- * HUGEPOOL_MAX are resolved now that the page size is known (an invalid
- * one is a warning and no limit). Separate from hugepool_default so that
- * the fuzzer can run it.
- */
 /*
  * The default pool's configuration from parsed options: HUGEPOOL_MIN and
  * HUGEPOOL_MAX resolved for the page size (hp_options_parse has checked
@@ -439,65 +433,4 @@ void hp_options_config(const struct hp_options *opt, struct hugepool_config *cfg
 		if (cfg->max_pages && cfg->min_pages > cfg->max_pages)
 			cfg->min_pages = 0;
 	}
-}
-
-static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hugepool *default_pool;
-static int default_errno;
-
-struct hugepool *hp_default_pool_peek(void)
-{
-	return __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
-}
-
-struct hugepool *hugepool_default(void)
-{
-	struct hugepool_config cfg = { 0 };
-	struct hugepool *p = __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
-
-	if (likely(p))
-		return p;
-	hp_options_init();
-	pthread_mutex_lock(&default_lock);
-	if (default_pool || default_errno) {
-		p = default_pool;
-		pthread_mutex_unlock(&default_lock);
-		if (!p)
-			errno = default_errno;
-		return p;
-	}
-	hp_options_config(&hp_opt, &cfg);
-	p = hugepool_create(&cfg);
-	if (!p && errno == EAGAIN) {
-		/* too early (libnuma not initialised yet): try again later */
-		pthread_mutex_unlock(&default_lock);
-		errno = EAGAIN;
-		return NULL;
-	}
-	if (!p && errno == EINVAL && cfg.nodes) {
-		warn_invalid("HUGEPOOL_NODES", cfg.nodes, "not a node list of this machine");
-		cfg.nodes = NULL;
-		p = hugepool_create(&cfg);
-	}
-	if (!p && cfg.min_pages) {
-		hp_log(1, "cannot take HUGEPOOL_MIN=%zu pages now; starting with none", cfg.min_pages);
-		cfg.min_pages = 0;
-		p = hugepool_create(&cfg);
-	}
-	if (p) {
-		snprintf(p->name, sizeof(p->name), "default-%zuK", p->h->size >> 10);
-		__atomic_store_n(&default_pool, p, __ATOMIC_RELEASE);
-	} else if (errno == ENOMEM) {
-		/* not latched: a passing shortage (address space, memory
-		 * for metadata) must not disable the default pool for good;
-		 * the next call tries again. Found by tests/fault: one failed
-		 * mmap made every later hugepool_malloc(NULL, ...) fail. */
-		hp_log(2, "no default pool yet: %s", strerror(ENOMEM));
-		errno = ENOMEM;
-	} else {
-		default_errno = errno ? errno : ENOMEM;
-		hp_log(1, "no default pool: %s", strerror(default_errno));
-	}
-	pthread_mutex_unlock(&default_lock);
-	return p;
 }

@@ -23,9 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 
-pthread_mutex_t hp_pools_lock = PTHREAD_MUTEX_INITIALIZER;
-struct hugepool *hp_pools;
-uint32_t hp_fork_gen = 1;
 
 /* ------------------------------------------------------------------------
  * taking and giving back runs
@@ -59,7 +56,56 @@ static long root_fresh(struct hugepool *root, size_t n, size_t align)
 	return first;
 }
 
-void hp_took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n);
+
+/* Extend the USED run [first, first + npages) by extra pages right after
+ * it, taken from the pool's free extent there or faulted into empty slots.
+ * 0 or -ENOMEM (nothing changed). */
+int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
+		     size_t npages, size_t extra)
+{
+	size_t next = first + npages, i;
+	struct hp_slot *s;
+
+	if (next + extra > a->nslots)
+		return -ENOMEM;
+	s = &a->slots[next];
+	if (s->state == HP_SLOT_FREE && s->owner == pool && s->run >= extra &&
+	    !pool->parent) {
+		hp_free_carve(pool, a, next, next, extra);
+		hp_took_from_free(pool, a, next, extra);
+		return 0;
+	}
+	if (s->state == HP_SLOT_EMPTY && s->run >= extra && !pool->parent &&
+	    a->fd < 0) {
+		struct hugepool *root = pool;
+
+		if (root->max_pages && root->nr_huge_pages + extra > root->max_pages)
+			return -ENOMEM;
+		hp_ext_unlink(a->empty_bins, HP_FREE_BINS_A, s);
+		{
+			size_t len = s->run;
+
+			for (i = next; i < next + extra; i++) {
+				memset(&a->slots[i], 0, sizeof(a->slots[i]));
+				a->slots[i].state = HP_SLOT_USED;
+			}
+			if (len > extra)
+				hp_empty_insert(a, next + extra, len - extra);
+		}
+		if (hp_fault_run(root, a, next, extra)) {
+			hp_empty_insert(a, next, extra);
+			return -ENOMEM;
+		}
+		for (i = next; i < next + extra; i++) {
+			a->slots[i].owner = root;
+			hp_pool_acct(root, a->slots[i].node, 1, 0, 0);
+			hp_surplus_added(root, a->slots[i].node);
+		}
+		return 0;
+	}
+	return -ENOMEM;
+}
+
 
 /*
  * A free extent too short for n pages but followed by empty slots is
@@ -108,22 +154,6 @@ static long root_extend(struct hugepool *root, size_t n, size_t align)
 		}
 	}
 	return -ENOMEM;
-}
-
-/* Take pages the pool holds off its free lists into USED state for the
- * pool itself (free_huge_pages drops). */
-void hp_took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
-{
-	size_t i, j;
-
-	/* counted per stretch of one node, not per page [api: hot path] */
-	for (i = first; i < first + n; i = j) {
-		int node = a->slots[i].node;
-
-		for (j = i; j < first + n && a->slots[j].node == node; j++)
-			a->slots[j].owner = pool;
-		hp_pool_acct(pool, node, 0, -(long)(j - i), 0);
-	}
 }
 
 /* Move ownership of USED pages [first, first + n) from pool to its parent,
@@ -267,21 +297,6 @@ long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align)
 	return root_fresh(pool, npages, align);
 }
 
-/* Release FREE-list run [first, first + n) of a root pool to the kernel
- * (update_and_free_page). The run must already be off the free lists. */
-void hp_root_release(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
-{
-	size_t i;
-
-	for (i = first; i < first + n; i++) {
-		hp_pool_acct(root, a->slots[i].node, -1, -1, 0);
-		hp_surplus_removed(root, a->slots[i].node);
-	}
-	hp_unmap_pages(a, first, n);
-	hp_empty_insert(a, first, n);
-	root->stats.pages_released += n;
-}
-
 
 /*
  * Give back USED or MIXED pages [first, first + n) of pool: a subpool
@@ -364,161 +379,6 @@ bad:
 	       pool->name, pool->nr_huge_pages, pool->free_huge_pages, pool->resv_huge_pages,
 	       pool->surplus_huge_pages, pool->min_pages, pool->max_pages, listed);
 	return -EUCLEAN;
-}
-
-/* ------------------------------------------------------------------------
- * creation, resize, destroy
- * ------------------------------------------------------------------------ */
-void hp_pool_lock(struct hugepool *pool)
-{
-	pthread_mutex_lock(pool->lock);
-}
-
-void hp_pool_unlock(struct hugepool *pool)
-{
-	pthread_mutex_unlock(pool->lock);
-}
-
-/* ------------------------------------------------------------------------
- * hooks: the layers above watch pools (publish.c) and tear down what they
- * hold in them (alloc.c, region.c) through what they register here; the
- * engine calls none of them by name.
- * ------------------------------------------------------------------------ */
-static const struct hp_pool_watch *watch;
-static const struct hp_pool_consumer *consumers[4];
-static int nconsumers;
-
-void hp_pool_set_watch(const struct hp_pool_watch *w)
-{
-	__atomic_store_n(&watch, w, __ATOMIC_RELEASE);
-}
-
-void hp_pool_add_consumer(const struct hp_pool_consumer *c)
-{
-	if (nconsumers < (int)ARRAY_SIZE(consumers))
-		consumers[nconsumers++] = c;
-}
-
-void hp_pool_watch_added(struct hugepool *pool)
-{
-	const struct hp_pool_watch *w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
-
-	if (w)
-		w->added(pool);
-}
-
-void hp_pool_watch_removed(struct hugepool *pool)
-{
-	const struct hp_pool_watch *w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
-
-	if (w)
-		w->removed(pool);
-}
-
-void hp_pool_watch_changed(struct hugepool *pool, bool force)
-{
-	const struct hp_pool_watch *w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
-
-	if (w)
-		w->changed(pool, force);
-}
-
-void hp_pool_watch_flush(void)
-{
-	const struct hp_pool_watch *w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
-
-	if (w)
-		w->flush();
-}
-
-/* An operation on pool ends: its watchers see it (lock held), then the
- * lock goes. */
-void hp_pool_op_end(struct hugepool *pool)
-{
-	hp_pool_watch_changed(pool, false);
-	pthread_mutex_unlock(pool->lock);
-}
-
-static bool consumers_busy(const struct hugepool *pool)
-{
-	int i;
-
-	for (i = 0; i < nconsumers; i++)
-		if (consumers[i]->busy && consumers[i]->busy(pool))
-			return true;
-	return false;
-}
-
-/* Release everything a pool's consumers hold in it: blocks, regions. */
-static void pool_drain(struct hugepool *pool)
-{
-	int i;
-
-	for (i = 0; i < nconsumers; i++)
-		consumers[i]->destroy_all(pool);
-}
-
-/* fork: the pool locks are taken around it (the pool list's first), and
- * the child re-initialises them and starts a new fork generation: pages
- * it inherited are shared copy-on-write with the parent and are made
- * private (MADV_POPULATE_WRITE) before the child hands them out again. */
-static void pool_atfork_prepare(void)
-{
-	struct hugepool *p;
-
-	pthread_mutex_lock(&hp_pools_lock);
-	for (p = hp_pools; p; p = p->next_pool)
-		if (!p->parent)
-			pthread_mutex_lock(p->lock);
-}
-
-static void pool_atfork_parent(void)
-{
-	struct hugepool *p;
-
-	for (p = hp_pools; p; p = p->next_pool)
-		if (!p->parent)
-			pthread_mutex_unlock(p->lock);
-	pthread_mutex_unlock(&hp_pools_lock);
-}
-
-static void pool_atfork_child(void)
-{
-	struct hugepool *p;
-
-	for (p = hp_pools; p; p = p->next_pool)
-		if (!p->parent)
-			pthread_mutex_init(&p->lock_storage, NULL);
-	pthread_mutex_init(&hp_pools_lock, NULL);
-	__atomic_add_fetch(&hp_fork_gen, 1, __ATOMIC_RELAXED);
-}
-
-__attribute__((constructor(102))) static void pool_ctor(void)
-{
-	hp_atfork_register(HP_LAYER_POOL, pool_atfork_prepare, pool_atfork_parent,
-			   pool_atfork_child);
-}
-
-static void pool_list_add(struct hugepool *pool)
-{
-	pthread_mutex_lock(&hp_pools_lock);
-	pool->next_pool = hp_pools;
-	if (hp_pools)
-		hp_pools->prev_pool = pool;
-	hp_pools = pool;
-	pthread_mutex_unlock(&hp_pools_lock);
-}
-
-static void pool_list_del(struct hugepool *pool)
-{
-	pthread_mutex_lock(&hp_pools_lock);
-	if (pool->prev_pool)
-		pool->prev_pool->next_pool = pool->next_pool;
-	else
-		hp_pools = pool->next_pool;
-	if (pool->next_pool)
-		pool->next_pool->prev_pool = pool->prev_pool;
-	pthread_mutex_unlock(&hp_pools_lock);
 }
 
 /* Take pages until the pool holds min_pages (set_max_huge_pages growing
@@ -652,7 +512,7 @@ static struct hugepool *pool_create(const struct hugepool_config *cfg, bool fake
 		hp_pool_unlock(pool);
 	}
 	if (!ret) {
-		pool_list_add(pool);
+		hp_pool_list_add(pool);
 		return pool;
 	}
 	hp_arena_destroy(pool->fb_arena);
@@ -758,7 +618,7 @@ struct hugepool *hugepool_subpool(struct hugepool *parent, size_t min_pages, siz
 	parent->nr_subpools++;
 	hp_pool_watch_added(sp);
 	hp_pool_op_end(parent);
-	pool_list_add(sp);
+	hp_pool_list_add(sp);
 	return sp;
 }
 
@@ -872,15 +732,15 @@ int hugepool_destroy(struct hugepool *pool)
 		return -EINVAL;
 	hp_pool_lock(pool);
 	/* [uring] a region registered with io_uring keeps its pages pinned */
-	if (pool->nr_subpools || consumers_busy(pool)) {
+	if (pool->nr_subpools || hp_pool_consumers_busy(pool)) {
 		hp_pool_op_end(pool);
 		return -EBUSY;
 	}
 	hp_pool_op_end(pool);
-	pool_list_del(pool);
+	hp_pool_list_del(pool);
 	hp_pool_lock(pool);
 	if (pool->parent) {
-		pool_drain(pool);
+		hp_pool_consumers_drain(pool);
 		subpool_return_free(pool);
 		pool->parent->nr_subpools--;
 		if (pool->parent->surplus_huge_pages)
@@ -891,7 +751,7 @@ int hugepool_destroy(struct hugepool *pool)
 		hp_meta_free(pool, sizeof(*pool));
 		return 0;
 	}
-	pool_drain(pool);
+	hp_pool_consumers_drain(pool);
 	hp_pool_watch_removed(pool);
 	pthread_mutex_unlock(pool->lock);
 	hp_arena_destroy(pool->fb_arena);
