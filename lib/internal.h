@@ -599,7 +599,7 @@ static inline uint64_t hp_now_ms(void)
  * and the tool: change it only together with HP_PUB_VERSION.
  * ------------------------------------------------------------------------ */
 #define HP_PUB_MAGIC		0x4c4f4f5045475548ULL	/* "HUGEPOOL" */
-#define HP_PUB_VERSION		1
+#define HP_PUB_VERSION		2	/* 2: every HP_STAT_FIELDS counter */
 #define HP_PUB_SLOTS		64
 #define HP_PUB_NODES		HP_MAX_NODES
 #define HP_PUB_DIR		"/dev/shm"	/* HUGEPOOL_PUBLISH_DIR overrides */
@@ -632,12 +632,13 @@ struct hp_pub_record {
 	char parent[32];	/* "" for a root pool */
 	uint64_t page_size;
 	uint64_t nr_pages, free_pages, resv_pages, surplus_pages, min_pages, max_pages;
-	uint64_t allocs, frees, fallbacks, failures;
-	uint64_t bytes_requested, bytes_in_use, bytes_peak;
-	uint64_t pages_faulted, pages_released;
+	/* every activity counter, in HP_STAT_FIELDS order (one list: the
+	 * record, its writer and every printer are made from it) */
+#define X(name) uint64_t name;
+	HP_STAT_FIELDS(X)
+#undef X
 	uint64_t updated_ms;	/* CLOCK_MONOTONIC_COARSE ms of the refresh */
-	uint64_t bytes_held;	/* huge-page bytes behind the blocks in use */
-	uint64_t reserved[4];
+	uint64_t reserved[7];
 	struct hp_pub_node node[HP_PUB_NODES];
 };
 

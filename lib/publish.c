@@ -36,8 +36,8 @@
 
 /* the file layout is read by other builds of hugepool-ctl: keep it fixed */
 _Static_assert(sizeof(struct hp_pub_header) == 256, "hp_pub_header layout");
-_Static_assert(HP_PUB_RECORD_HEAD == 256, "hp_pub_record layout");
-_Static_assert(sizeof(struct hp_pub_record) == 256 + HP_PUB_NODES * 32, "hp_pub_record size");
+_Static_assert(HP_PUB_RECORD_HEAD == 320, "hp_pub_record layout");
+_Static_assert(sizeof(struct hp_pub_record) == 320 + HP_PUB_NODES * 32, "hp_pub_record size");
 
 enum pub_state {
 	PUB_OFF = 0,		/* no file yet */
@@ -435,16 +435,9 @@ static void put_counters(struct hp_pub_record *r, const struct hugepool *p, uint
 	PUT(r->surplus_pages, p->surplus_huge_pages);
 	PUT(r->min_pages, p->min_pages);
 	PUT(r->max_pages, p->max_pages);
-	PUT(r->allocs, p->stats.allocs);
-	PUT(r->frees, p->stats.frees);
-	PUT(r->fallbacks, p->stats.fallbacks);
-	PUT(r->failures, p->stats.failures);
-	PUT(r->bytes_requested, p->stats.bytes_requested);
-	PUT(r->bytes_in_use, p->stats.bytes_in_use);
-	PUT(r->bytes_peak, p->stats.bytes_peak);
-	PUT(r->pages_faulted, p->stats.pages_faulted);
-	PUT(r->pages_released, p->stats.pages_released);
-	PUT(r->bytes_held, p->stats.bytes_held);
+#define X(name) PUT(r->name, p->stats.name);
+	HP_STAT_FIELDS(X)
+#undef X
 	PUT(r->updated_ms, now);
 	for (n = 0; n < pub_nodes; n++) {
 		PUT(r->node[n].nr_pages, p->nr_huge_pages_node[n]);

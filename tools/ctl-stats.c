@@ -260,9 +260,10 @@ static void print_json_proc(const struct proc_pub *p)
 			printf("null");
 #define F(x) printf(",\"" #x "\":%llu", (unsigned long long)r.x)
 		F(page_size); F(nr_pages); F(free_pages); F(resv_pages); F(surplus_pages);
-		F(min_pages); F(max_pages); F(allocs); F(frees); F(fallbacks); F(failures);
-		F(bytes_requested); F(bytes_in_use); F(bytes_peak); F(bytes_held); F(pages_faulted);
-		F(pages_released);
+		F(min_pages); F(max_pages);
+#define X(name) F(name);
+		HP_STAT_FIELDS(X)
+#undef X
 #undef F
 		printf(",\"age_ms\":%llu,\"nodes\":[",
 		       (unsigned long long)(now > r.updated_ms ? now - r.updated_ms : 0));
