@@ -252,23 +252,16 @@ static long fb_take(struct hugepool *pool, size_t n, size_t align)
 {
 	struct hp_arena *a = pool->fb_arena;
 	long first = hp_empty_take(a, n, align);
-	void *p;
 	size_t i;
 
 	if (first < 0)
 		return first;
-	if (hp_window_map(a, (size_t)first, n, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, false)) {
+	if (hp_fault_base(a, (size_t)first, n)) {
 		hp_empty_insert(a, (size_t)first, n);
 		return -ENOMEM;
 	}
-	p = hp_slot_addr(a, (size_t)first);
-	/* base pages, honestly: no transparent huge pages behind our back */
-	hp_sys_madvise(p, n << a->shift, MADV_NOHUGEPAGE);
 	for (i = (size_t)first; i < (size_t)first + n; i++) {
 		a->slots[i].state = HP_SLOT_USED;
-		a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
-		a->slots[i].gen = hp_fork_gen;
 		a->slots[i].owner = pool;
 		a->slots[i].req = 0;
 	}

@@ -267,6 +267,25 @@ static int verify_nodes(struct hugepool *root, struct hp_arena *a, size_t first,
 	return ret ? -ENOMEM : 0;
 }
 
+/* Base pages at [first, first + n) of a base-page arena (the fallback
+ * window, test pools): mapped, not populated (anonymous memory cannot
+ * SIGBUS), on "node 0". 0 or -ENOMEM. */
+int hp_fault_base(struct hp_arena *a, size_t first, size_t n)
+{
+	size_t i;
+
+	if (backing(a)->fault(NULL, a, first, n, NULL))
+		return -ENOMEM;
+	/* base pages, honestly: no transparent huge pages behind our back */
+	hp_sys_madvise(hp_slot_addr(a, first), n << a->shift, MADV_NOHUGEPAGE);
+	for (i = first; i < first + n; i++) {
+		a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
+		a->slots[i].node = 0;
+		a->slots[i].gen = hp_fork_gen;
+	}
+	return 0;
+}
+
 /*
  * alloc_fresh_huge_page for n pages at [first, first + n): place them per
  * the pool's policy, verify where they landed, record nodes. 0 or -ENOMEM
@@ -283,18 +302,12 @@ int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, siz
 {
 	struct policy_save sv = { .saved = false };
 	enum hugepool_policy pol = root->cfg.policy;
-	size_t i;
 	int ret = 0;
 
 	if (a->base_pages) {
-		if (backing(a)->fault(root, a, first, n, NULL))
+		/* a test pool on base pages (hp_pool_create_fake) */
+		if (hp_fault_base(a, first, n))
 			return -ENOMEM;
-		/* a test pool on base pages (hp_pool_create_fake): node 0 */
-		for (i = first; i < first + n; i++) {
-			a->slots[i].flags = HP_SLOT_F_PAGE | HP_SLOT_F_BASE;
-			a->slots[i].node = 0;
-			a->slots[i].gen = hp_fork_gen;
-		}
 		root->stats.pages_faulted += n;
 		return 0;
 	}

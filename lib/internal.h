@@ -441,6 +441,7 @@ int hp_fault_run(struct hugepool *root, struct hp_arena *a, size_t first, size_t
 int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, size_t n,
 		    const struct hp_ffile *ff);
 int hp_move_page(struct hp_arena *a, size_t src, size_t dst);
+int hp_fault_base(struct hp_arena *a, size_t first, size_t n);
 /* a slot whose page was moved out becomes address space again */
 void hp_vacate(struct hp_arena *a, size_t idx);
 int hp_pool_fault_at(struct hugepool *root, struct hp_arena *a, size_t first, size_t n);
@@ -550,7 +551,6 @@ struct hp_options {
 	int stats;			/* 0 none, 1 text, 2 json */
 	const char *stats_file;
 	long decay_ms;
-	bool malloc_enable;		/* HUGEPOOL_MALLOC */
 	int malloc_mode;		/* HUGEPOOL_MALLOC: -1 unset (auto), 0, 1 */
 	bool publish;			/* HUGEPOOL_PUBLISH (default on) */
 	const char *publish_dir;	/* HUGEPOOL_PUBLISH_DIR, or NULL */

@@ -207,7 +207,6 @@ static void p_malloc(struct hp_options *o, const char *name, const char *v)
 	bool b;
 
 	if (opt_bool(name, v, &b)) {
-		o->malloc_enable = b;
 		o->malloc_mode = b;
 	}
 }

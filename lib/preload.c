@@ -27,7 +27,9 @@
  *  - The pool never makes a program fail where glibc would have succeeded:
  *    when it cannot serve, glibc does, and the fallback is counted and said
  *    once (HUGEPOOL_VERBOSE >= 1).
- *  - Nothing here uses stdio: logs and stats go out with write(2).
+ *  - No stdio stream is ever opened (stdio allocates through malloc): logs
+ *    and stats go out with write(2); only the exit report formats a line
+ *    with snprintf, into a buffer on the stack.
  *  - When libhugepool.so is merely linked (a program using the API), the
  *    symbols still interpose glibc's, since the library precedes libc in
  *    the lookup order; then every call passes through, unless

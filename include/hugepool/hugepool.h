@@ -113,7 +113,7 @@ HUGEPOOL_EXPORT int hugepool_page_sizes(size_t *sizes, int max);
 /* The page size of a pool. */
 HUGEPOOL_EXPORT size_t hugepool_page_size(const struct hugepool *pool);
 
-/* Seconds... milliseconds an unused surplus page is kept before it goes back
+/* Milliseconds an unused surplus page is kept before it goes back
  * to the kernel (-1: never, 0: at once). Returns the previous value. */
 HUGEPOOL_EXPORT long hugepool_set_decay_ms(struct hugepool *pool, long ms);
 
