@@ -222,9 +222,29 @@ static void sweep_one(const char *name, void *arg)
 }
 
 /* Make our file and map it; NULL on failure. */
+/* A new file's header, the magic last: a reader skips the file until then. */
+static struct hp_pub_header *pub_header_init(void *map)
+{
+	struct hp_pub_header *h = map;
+
+	h->version = HP_PUB_VERSION;
+	h->header_size = sizeof(struct hp_pub_header);
+	h->record_size = sizeof(struct hp_pub_record);
+	h->nr_slots = HP_PUB_SLOTS;
+	h->pid = (int32_t)getpid();
+	h->interval_ms = 0;	/* no throttle: records are never behind */
+	h->start_time = self_start_time();
+	str_append(h->lib_version, 0, sizeof(h->lib_version), HUGEPOOL_VERSION);
+	__atomic_store_n(&h->magic, HP_PUB_MAGIC, __ATOMIC_RELEASE);
+	pub_pid = getpid();
+	pub_nodes = (unsigned int)hp_node_count();
+	if (pub_nodes > HP_PUB_NODES)
+		pub_nodes = HP_PUB_NODES;
+	return h;
+}
+
 static struct hp_pub_header *pub_create(void)
 {
-	struct hp_pub_header *h;
 	struct sweep sw = { 0 };
 	char name[40];
 	size_t off, dir_len;
@@ -265,21 +285,7 @@ static struct hp_pub_header *pub_create(void)
 	hp_sys_list_dir(pub_path, sweep_one, &sw);
 	pub_path[dir_len] = '/';
 	hp_sys_close(dfd);
-	h = map;
-	h->version = HP_PUB_VERSION;
-	h->header_size = sizeof(struct hp_pub_header);
-	h->record_size = sizeof(struct hp_pub_record);
-	h->nr_slots = HP_PUB_SLOTS;
-	h->pid = (int32_t)getpid();
-	h->interval_ms = 0;	/* no throttle: records are never behind */
-	h->start_time = self_start_time();
-	str_append(h->lib_version, 0, sizeof(h->lib_version), HUGEPOOL_VERSION);
-	__atomic_store_n(&h->magic, HP_PUB_MAGIC, __ATOMIC_RELEASE);
-	pub_pid = getpid();
-	pub_nodes = (unsigned int)hp_node_count();
-	if (pub_nodes > HP_PUB_NODES)
-		pub_nodes = HP_PUB_NODES;
-	return h;
+	return pub_header_init(map);
 fail_dir:
 	hp_sys_close(dfd);
 	if (pub_dir_made) {

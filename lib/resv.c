@@ -327,6 +327,8 @@ void hp_region_abort(struct hp_resv_map *map, long f, long t, long regions_neede
  * lies strictly inside one entry, which must be split, and no descriptor can
  * be had; -EINVAL for f > t or f < 0. On error the map is unchanged.
  */
+/* [length] kept in one piece, as mm/hugetlb.c's region_del is: the four
+ * cases (split, remove, trim the start, trim the end) read side by side. */
 long hp_region_del(struct hp_resv_map *map, long f, long t)
 {
 	struct hp_file_region **link = &map->regions, *rg;

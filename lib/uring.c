@@ -174,6 +174,27 @@ static void explain_enomem(size_t bytes, size_t pinned, size_t psz)
  * release and free fail with -EBUSY, so the populated check below cannot
  * be undone by a concurrent release before the kernel pins the pages.
  */
+/* What io_uring_register_buffers does, through the syscall seam, with the
+ * kernel's refusal explained. 0 or -errno. */
+static int register_iov(struct io_uring *ring, const struct iovec *iov, size_t n, size_t span,
+			size_t pinned, size_t psz)
+{
+	int ret = hp_sys_io_uring_register(ring->ring_fd, IORING_REGISTER_BUFFERS, iov,
+					   (unsigned int)n);
+
+	if (ret >= 0)
+		return 0;
+	if (ret == -ENOMEM)
+		explain_enomem(span, pinned, psz);
+	else if (ret == -EBUSY)
+		hp_log(1, "uring: the ring already has registered buffers (one table per ring); unregister them first");
+	else if (ret == -EOPNOTSUPP || ret == -EBADF)
+		hp_log(1, "uring: fd %d is not an io_uring: the ring is not set up", ring->ring_fd);
+	else
+		hp_log(1, "uring: io_uring_register_buffers: %s", strerror(-ret));
+	return ret == -EOPNOTSUPP ? -EBADF : ret;
+}
+
 static int do_register(struct io_uring *ring, struct hugepool_region *r, size_t piece,
 		       size_t n)
 {
@@ -212,20 +233,8 @@ static int do_register(struct io_uring *ring, struct hugepool_region *r, size_t 
 		iov[i].iov_base = base + i * piece;
 		iov[i].iov_len = piece;
 	}
-	/* what io_uring_register_buffers does, through the syscall seam */
-	ret = hp_sys_io_uring_register(ring->ring_fd, IORING_REGISTER_BUFFERS, iov,
-				       (unsigned int)n);
+	ret = register_iov(ring, iov, n, span, (size_t)npages * psz, psz);
 	if (ret < 0) {
-		if (ret == -ENOMEM)
-			explain_enomem(span, (size_t)npages * psz, psz);
-		else if (ret == -EBUSY)
-			hp_log(1, "uring: the ring already has registered buffers (one table per ring); unregister them first");
-		else if (ret == -EOPNOTSUPP || ret == -EBADF)
-			hp_log(1, "uring: fd %d is not an io_uring: the ring is not set up", ring->ring_fd);
-		else
-			hp_log(1, "uring: io_uring_register_buffers: %s", strerror(-ret));
-		if (ret == -EOPNOTSUPP)
-			ret = -EBADF;
 		hp_sys_close(reg->fd);
 		goto free;
 	}
@@ -337,45 +346,51 @@ int hugepool_uring_unregister(struct io_uring *ring, struct hugepool_region *r)
 	return do_unregister(reg);
 }
 
+/* The registered buffers nbufs buffers of buf_size bytes make: *piece bytes
+ * each, *n of them. 0 or -errno (said why at verbosity 1). */
+static int bufset_shape(struct io_uring *ring, unsigned int nbufs, size_t buf_size,
+			size_t *piece, size_t *n)
+{
+	long k;
+	int ret;
+
+	if (!nbufs || !buf_size)
+		return -EINVAL;
+	ret = ring_check(ring);
+	if (ret)
+		return ret;
+	if (buf_size > SIZE_MAX / nbufs)
+		return -ENOMEM;
+	k = split_buf(buf_size, piece);
+	if (k < 0)
+		return -EINVAL;
+	*n = (size_t)nbufs * buf_size / *piece;
+	if (*n > HUGEPOOL_URING_MAX_BUFS) {
+		if (k > 1)
+			hp_log(1, "uring: %u buffers of %zu bytes split into %zu registered buffers: the kernel registers at most %d per ring",
+			       nbufs, buf_size, *n, HUGEPOOL_URING_MAX_BUFS);
+		else
+			hp_log(1, "uring: %u buffers: the kernel registers at most %d per ring",
+			       nbufs, HUGEPOOL_URING_MAX_BUFS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 struct hugepool_bufset *hugepool_uring_bufset(struct hugepool *pool, struct io_uring *ring,
 					      unsigned int nbufs, size_t buf_size)
 {
 	struct hugepool_bufset *bs;
 	struct hugepool_region *r;
 	size_t piece, total, psz, n;
-	long k;
 	int ret;
 
-	if (!nbufs || !buf_size) {
-		errno = EINVAL;
-		return NULL;
-	}
-	ret = ring_check(ring);
+	ret = bufset_shape(ring, nbufs, buf_size, &piece, &n);
 	if (ret) {
 		errno = -ret;
 		return NULL;
 	}
-	if (buf_size > SIZE_MAX / nbufs) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	k = split_buf(buf_size, &piece);
-	if (k < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
 	total = (size_t)nbufs * buf_size;
-	n = total / piece;
-	if (n > HUGEPOOL_URING_MAX_BUFS) {
-		if (k > 1)
-			hp_log(1, "uring: %u buffers of %zu bytes split into %zu registered buffers: the kernel registers at most %d per ring",
-			       nbufs, buf_size, n, HUGEPOOL_URING_MAX_BUFS);
-		else
-			hp_log(1, "uring: %u buffers: the kernel registers at most %d per ring",
-			       nbufs, HUGEPOOL_URING_MAX_BUFS);
-		errno = EINVAL;
-		return NULL;
-	}
 	if (!pool && !(pool = hugepool_default()))
 		return NULL;
 	psz = hugepool_page_size(pool);
