@@ -306,6 +306,55 @@ static int parse_file(struct cfg *cfg, FILE *f)
 	return ret;
 }
 
+static int hstate_idx(const struct hp_hstate *h)
+{
+	int i;
+
+	for (i = 0; i < hp_hstate_count(); i++)
+		if (hp_hstate_get(i) == h)
+			return i;
+	return 0;
+}
+
+static int precheck(struct cfg *cfg)
+{
+	struct ctl_pool_plan plan[HP_MAX_HSTATES];
+	unsigned long claimed[HP_MAX_HSTATES], cur;
+	int i, ret;
+
+	memset(plan, 0, sizeof(plan));
+	memset(claimed, 0, sizeof(claimed));
+	for (i = 0; i < cfg->n; i++) {
+		struct ctl_pool_change *c = &cfg->items[i].pool;
+		struct ctl_pool_plan *p;
+
+		if (cfg->items[i].is_mount)
+			continue;
+		ret = ctl_pool_check(c);
+		if (ret)
+			return ret;
+		p = &plan[hstate_idx(c->h)];
+		if (c->set_count && !ctl_persistent(c->h, c->node, &cur))
+			p->delta += (long)c->count - (long)cur;
+		if (c->set_over) {
+			p->set_over = true;
+			p->over = c->over;
+		}
+	}
+	for (i = 0; i < cfg->n; i++) {
+		struct ctl_mount_req *r = &cfg->items[i].mount;
+		int k;
+
+		if (!cfg->items[i].is_mount)
+			continue;
+		k = hstate_idx(r->h);
+		ret = ctl_mount_check(r, &plan[k], &claimed[k]);
+		if (ret)
+			return ret;
+	}
+	return CTL_OK;
+}
+
 static void help(void)
 {
 	printf("Usage: hugepool-ctl apply FILE [--dry-run]\n\n"
@@ -363,28 +412,39 @@ int cmd_apply(int argc, char **argv)
 		printf("%s: nothing to apply\n", cfg.file);
 		return CTL_OK;
 	}
+	/*
+	 * Everything that can be known, before the first write: each pool
+	 * change (access, overcommit the kernel refuses), then each mount
+	 * against the pools as they will be after the pool lines (min_size
+	 * of all mounts of a size together). A dry run stops here with the
+	 * status the real run would have.
+	 */
+	ret = precheck(&cfg);
+	if (ret)
+		return ret;
 	/* pools first: a mount's min_size draws on them */
-	for (i = 0; i < cfg.n; i++) {
+	for (i = 0; i < cfg.n && !ret; i++) {
 		struct item *it = &cfg.items[i];
-		int r;
 
 		if (it->is_mount)
 			continue;
 		it->pool.dry_run = dry;
-		r = ctl_pool_apply(&it->pool);
-		if (r > ret)
-			ret = r;
+		ret = ctl_pool_apply(&it->pool);
 	}
-	for (i = 0; i < cfg.n; i++) {
+	for (i = 0; i < cfg.n && !ret; i++) {
 		struct item *it = &cfg.items[i];
-		int r;
 
 		if (!it->is_mount)
 			continue;
 		it->mount.dry_run = dry;
-		r = ctl_do_mount(&it->mount);
-		if (r > ret)
-			ret = r;
+		ret = ctl_do_mount(&it->mount);
 	}
+	/* what cannot be known before (the kernel gave fewer pages, mount(2)
+	 * refused): put back everything changed so far, newest first */
+	if (ret && ctl_undo_pending()) {
+		printf("%s: failed; putting back what was changed\n", cfg.file);
+		ctl_undo_all();
+	}
+	ctl_undo_forget();
 	return ret;
 }

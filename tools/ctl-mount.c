@@ -89,7 +89,12 @@ int cmd_mount(int argc, char **argv)
 	r.has_uid = uid != NULL;
 	r.has_gid = gid != NULL;
 	r.has_mode = mode != NULL;
-	return ctl_do_mount(&r);
+	status = ctl_do_mount(&r);
+	/* a directory --mkdir made is removed when the mount fails */
+	if (status)
+		ctl_undo_all();
+	ctl_undo_forget();
+	return status;
 }
 
 static void umount_help(void)

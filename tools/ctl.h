@@ -77,7 +77,9 @@ long ctl_read_text(const char *rel, char *buf, size_t len);
 /* "always [madvise] never" -> "madvise"; "" if unreadable. */
 void ctl_bracketed(const char *rel, char *out, size_t len);
 
-/* COUNT: "512", "+8", "-8", "4G", "+1G". */
+/* hp_parse_size that also takes "1.5G" (exact bytes only). */
+int ctl_parse_bytes(const char *s, size_t *out);
+/* COUNT: "512", "+8", "-8", "4G", "+1G", "1.5G". */
 struct ctl_count {
 	int sign;		/* 0: absolute, +1 / -1: relative */
 	unsigned long pages;
@@ -115,7 +117,12 @@ struct ctl_pool_change {
 };
 /* Persistent pages (nr - surplus) of h on node (-1: all). */
 int ctl_persistent(const struct hp_hstate *h, int node, unsigned long *out);
-/* Write what changes, read it back; prints one line per change. */
+/* What can be known before writing (access, the kernel's refusal of
+ * overcommit for gigantic pages): CTL_OK, or the error the real run would
+ * have, printed. */
+int ctl_pool_check(const struct ctl_pool_change *c);
+/* Write what changes, read it back; prints one line per change. Every
+ * change is remembered (ctl-undo.c). */
 int ctl_pool_apply(const struct ctl_pool_change *c);
 
 /* ------------------------------------------------------------------------
@@ -152,8 +159,38 @@ struct ctl_mount_req {
 	bool idempotent;		/* apply: an identical mount is fine */
 	const char *where;
 };
+/* What the pool of a mount's size will be by the time it is mounted
+ * (apply resizes pools first). */
+struct ctl_pool_plan {
+	long delta;			/* persistent pages added (<0: removed) */
+	bool set_over;
+	unsigned long over;		/* nr_overcommit_hugepages then */
+};
+/* Everything about a mount that can be known before the first write (the
+ * mount point, an existing mount, CAP_SYS_ADMIN, min_size against what the
+ * pool can give, with the min_size pages of earlier mounts of the same
+ * size in *claimed): CTL_OK or the real run's error, printed. */
+int ctl_mount_check(const struct ctl_mount_req *r, const struct ctl_pool_plan *plan,
+		    unsigned long *claimed);
+/* Check, create the mount point (--mkdir), mount; each change remembered
+ * (ctl-undo.c) so that the caller can put it back. */
 int ctl_do_mount(const struct ctl_mount_req *r);
 int ctl_do_umount(const char *dir, bool lazy, bool dry_run);
+
+/* ------------------------------------------------------------------------
+ * ctl-undo.c: what a command changed, put back in reverse when it fails
+ * ------------------------------------------------------------------------ */
+void ctl_undo_count(const struct hp_hstate *h, int node, unsigned long old);
+void ctl_undo_over(const struct hp_hstate *h, unsigned long old);
+void ctl_undo_mount(const char *dir);
+void ctl_undo_dir(const char *dir);
+int ctl_undo_pending(void);
+void ctl_undo_forget(void);
+/* Undo everything remembered, newest first: 0, or -1 if something could
+ * not be put back (said on stderr). */
+int ctl_undo_all(void);
+/* CAP_SYS_ADMIN: allowed to mount */
+bool ctl_can_mount(void);
 
 /* ------------------------------------------------------------------------
  * JSON output
