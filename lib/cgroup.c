@@ -113,15 +113,38 @@ static int find_dir(int version, const char *cgpath, struct hp_cgroup_loc *loc)
 	char buf[12288], path[256], *cur = buf, *line;
 	long n;
 
+	bool info = true;
+
 	snprintf(path, sizeof(path), "%s/proc/self/mountinfo", hp_sysfs_root);
 	n = hp_sys_read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
+	if (n < 0) {
+		/* no mountinfo (a minimal /proc, a test's fake tree): the
+		 * mounts table, whose lines have no mount root */
+		snprintf(path, sizeof(path), "%s/proc/mounts", hp_sysfs_root);
+		n = hp_sys_read_file(path, buf, sizeof(buf));
+		if (n < 0)
+			return (int)n;
+		info = false;
+	}
 	while ((line = next_line(&cur))) {
-		char root[256], mnt[256], fstype[32], super[256];
-		const char *sep = strstr(line, " - ");
+		char root[256] = "/", mnt[256], fstype[32], super[256];
+		const char *sep = info ? strstr(line, " - ") : line;
 		size_t rl;
 
+		if (!info) {
+			/* "src dir type opts 0 0": the same fields as after
+			 * " - " in mountinfo, but dir first */
+			if (!field(line, 1, mnt, sizeof(mnt)) ||
+			    !field(line, 2, fstype, sizeof(fstype)))
+				continue;
+			if (version == 1 && (strcmp(fstype, "cgroup") ||
+					     !field(line, 3, super, sizeof(super)) ||
+					     !has_word(super, "hugetlb")))
+				continue;
+			if (version == 2 && strcmp(fstype, "cgroup2"))
+				continue;
+			goto found;
+		}
 		if (!sep || !field(line, 3, root, sizeof(root)) ||
 		    !field(line, 4, mnt, sizeof(mnt)) ||
 		    !field(sep + 3, 0, fstype, sizeof(fstype)))
@@ -131,6 +154,7 @@ static int find_dir(int version, const char *cgpath, struct hp_cgroup_loc *loc)
 		if (version == 1 && (strcmp(fstype, "cgroup") || !field(sep + 3, 2, super, sizeof(super)) ||
 				     !has_word(super, "hugetlb")))
 			continue;
+found:
 		rl = strlen(root);
 		if (!strcmp(root, "/"))
 			rl = 0;
@@ -147,6 +171,15 @@ static int find_dir(int version, const char *cgpath, struct hp_cgroup_loc *loc)
 }
 
 int hp_cgroup_self(struct hp_cgroup_loc *loc)
+{
+	/* the controller is on one hierarchy at a time: a v1 hugetlb line
+	 * (and its mount) means v1, else v2 */
+	if (!hp_cgroup_find(1, loc))
+		return 0;
+	return hp_cgroup_find(2, loc);
+}
+
+int hp_cgroup_find(int version, struct hp_cgroup_loc *loc)
 {
 	char buf[4096], path[256], *cur = buf, *line;
 	char v1path[256] = "", v2path[256] = "";
@@ -169,13 +202,11 @@ int hp_cgroup_self(struct hp_cgroup_loc *loc)
 		else if (has_word(c1 + 1, "hugetlb"))
 			snprintf(v1path, sizeof(v1path), "%s", c2 + 1);
 	}
-	/* the controller is on one hierarchy at a time: a v1 hugetlb line
-	 * (and its mount) means v1, else v2 */
-	if (v1path[0] && !find_dir(1, v1path, loc)) {
+	if (version == 1 && v1path[0] && !find_dir(1, v1path, loc)) {
 		loc->version = 1;
 		return 0;
 	}
-	if (v2path[0] && !find_dir(2, v2path, loc)) {
+	if (version == 2 && v2path[0] && !find_dir(2, v2path, loc)) {
 		loc->version = 2;
 		return 0;
 	}

@@ -567,6 +567,8 @@ struct hp_cgroup_hugetlb {
 void hp_cgroup_size_name(size_t size, char *buf, size_t len);
 /* The calling process's hugetlb group: 0, or -ENOENT without a controller. */
 int hp_cgroup_self(struct hp_cgroup_loc *loc);
+/* The same on one hierarchy only (1 or 2): hugepool-ctl looks at both. */
+int hp_cgroup_find(int version, struct hp_cgroup_loc *loc);
 /* A group named by its directory (hugepool-ctl --cgroup PATH). */
 int hp_cgroup_at(const char *dir, struct hp_cgroup_loc *loc);
 /* One group's files for a size: 0 or -errno (-ENOENT: no controller there). */

@@ -193,6 +193,26 @@ int ctl_undo_all(void);
 bool ctl_can_mount(void);
 
 /* ------------------------------------------------------------------------
+ * ctl-cgroup.c: hugetlb cgroup limits for show and explain (lib/cgroup.c)
+ * ------------------------------------------------------------------------ */
+struct ctl_cg_size {
+	bool has_own;			/* the group has the size's files */
+	struct hp_cgroup_hugetlb own;	/* its own limits, usage, events */
+	unsigned long long limit;	/* tightest along the ancestors, bytes */
+	unsigned long long rsvd_limit;	/* ULLONG_MAX: none */
+	char limit_dir[HP_CG_PATH], rsvd_dir[HP_CG_PATH];
+	long room;			/* pages still allowed (LONG_MAX: no limit) */
+};
+/* The groups to report: path (--cgroup) or this process's v1 and v2
+ * hugetlb groups. Count, or -CTL_USAGE after an error line. */
+int ctl_cgroup_locs(const char *path, struct hp_cgroup_loc *locs, int max);
+void ctl_cgroup_size(const struct hp_cgroup_loc *loc, const struct hp_hstate *h,
+		     struct ctl_cg_size *out);
+const char *ctl_cgroup_name(const struct hp_cgroup_loc *loc);
+void ctl_cgroup_limit_file(const struct hp_cgroup_loc *loc, const char *dir, size_t size,
+			   bool rsvd, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
  * JSON output
  * ------------------------------------------------------------------------ */
 void json_str(FILE *f, const char *s);
