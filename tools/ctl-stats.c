@@ -281,12 +281,14 @@ static void print_table_proc(const struct proc_pub *p)
 
 static void help(void)
 {
-	printf("Usage: hugepool-ctl stats [PID] [--json]\n\n"
+	printf("Usage: hugepool-ctl stats [PID] [--json | --format FORMAT]\n\n"
 	       "Show the live pool counters of running processes that use libhugepool\n"
 	       "(all of them, or PID), read from the %s/%s<pid> files they publish.\n"
 	       "Files left by processes that died are removed.\n\n"
 	       "  -j, --json   JSON: for PID, the object {\"pid\", \"comm\", \"pools\": [...]};\n"
 	       "               otherwise {\"processes\": [those objects]}\n"
+	       "  -f, --format F  text, json, openmetrics or prometheus (metrics with\n"
+	       "               labels pid, comm, pool, size, node)\n"
 	       "  -h, --help   this help\n", HP_PUB_DIR, HP_PUB_PREFIX);
 }
 
@@ -306,9 +308,11 @@ int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, 'f' },	/* ctl-openmetrics.c */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int fmt = CTL_FMT_TEXT;
 	const char *dir = pub_dir();
 	struct proc_pub p;
 	bool json = false, first = true;
@@ -319,9 +323,10 @@ int cmd_stats(int argc, char **argv)
 	int ch, ret, shown = 0;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jf:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = true; break;
+		case 'f': if (ctl_metrics_format(optarg, &fmt)) return CTL_USAGE; json = fmt == CTL_FMT_JSON; break;
 		case 'h': help(); return CTL_OK;
 		default: return ctl_getopt_error(ch, argv);
 		}
@@ -348,7 +353,10 @@ int cmd_stats(int argc, char **argv)
 			return ctl_error(CTL_FAIL, "process %d publishes no hugepool stats (it does "
 					 "not use libhugepool, has no pool yet, or runs with "
 					 "HUGEPOOL_PUBLISH=0)", (int)only);
-		if (json) {
+		if (fmt >= CTL_FMT_OPENMETRICS) {
+			ctl_om_stats_proc(p.pid, p.comm, p.h);
+			ret = ctl_om_stats_end();
+		} else if (json) {
 			print_json_proc(&p);
 			printf("\n");
 		} else {
@@ -362,7 +370,9 @@ int cmd_stats(int argc, char **argv)
 	d = opendir(dir);
 	if (!d && errno != ENOENT)
 		return ctl_error(CTL_FAIL, "cannot read %s: %s", dir, strerror(errno));
-	if (json)
+	if (fmt >= CTL_FMT_OPENMETRICS)
+		;
+	else if (json)
 		printf("{\"processes\":[");
 	else
 		print_table_head();
@@ -374,7 +384,9 @@ int cmd_stats(int argc, char **argv)
 		memset(&p, 0, sizeof(p));
 		if (open_pub(dir, de->d_name, pid, &p) <= 0)
 			continue;
-		if (json) {
+		if (fmt >= CTL_FMT_OPENMETRICS) {
+			ctl_om_stats_proc(p.pid, p.comm, p.h);
+		} else if (json) {
 			if (!first)
 				printf(",");
 			print_json_proc(&p);
@@ -387,6 +399,8 @@ int cmd_stats(int argc, char **argv)
 	}
 	if (d)
 		closedir(d);
+	if (fmt >= CTL_FMT_OPENMETRICS)
+		return ctl_om_stats_end();
 	if (json)
 		printf("]}\n");
 	else if (!shown)

@@ -213,6 +213,18 @@ void ctl_cgroup_limit_file(const struct hp_cgroup_loc *loc, const char *dir, siz
 			   bool rsvd, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
+ * ctl-openmetrics.c: show and stats as OpenMetrics / Prometheus text
+ * ------------------------------------------------------------------------ */
+enum { CTL_FMT_TEXT, CTL_FMT_JSON, CTL_FMT_OPENMETRICS, CTL_FMT_PROMETHEUS };
+/* --format ARG: 0, or CTL_USAGE after an error line */
+int ctl_metrics_format(const char *arg, int *fmt);
+int ctl_om_show(const struct hp_hstate *only, const struct ctl_mounts *ms,
+		const struct hp_cgroup_loc *locs, int nlocs);
+/* stats: one process's records, collected; _end prints them all */
+void ctl_om_stats_proc(pid_t pid, const char *comm, const struct hp_pub_header *h);
+int ctl_om_stats_end(void);
+
+/* ------------------------------------------------------------------------
  * JSON output
  * ------------------------------------------------------------------------ */
 void json_str(FILE *f, const char *s);
