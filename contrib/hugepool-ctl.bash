@@ -75,6 +75,9 @@ _hugepool_ctl()
 	--defrag)
 		COMPREPLY=($(compgen -W "always defer defer+madvise madvise never" -- "$cur"))
 		return ;;
+	--shmem-enabled)
+		COMPREPLY=($(compgen -W "always within_size advise never deny force" -- "$cur"))
+		return ;;
 	--khugepaged-defrag)
 		COMPREPLY=($(compgen -W "0 1" -- "$cur"))
 		return ;;
@@ -92,7 +95,7 @@ _hugepool_ctl()
 	run) opts="--page-size --threshold --min --max --nodes --policy --fallback --stats --stats-file --verbose --dry-run --help" ;;
 	stats) opts="--json --format --help" ;;
 	explain) opts="--json --all --cgroup --help" ;;
-	thp) opts="--enabled --defrag --khugepaged-defrag --dry-run --help" ;;
+	thp) opts="--enabled --defrag --shmem-enabled --khugepaged-defrag --dry-run --help" ;;
 	setup) opts="--pagesize --node --mount --dry-run --help" ;;
 	clear) opts="--pagesize --unmount --dry-run --help" ;;
 	help) COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return ;;
@@ -110,7 +113,7 @@ _hugepool_ctl()
 		   --pagesize | --page-size | -p | --size | -s | --node | -n | --format | -f | \
 		   --cgroup | -c | --overcommit | -o | --retry | -r | --min-size | -m | --uid | -u | \
 		   --gid | -g | --mode | -M | --nr-inodes | --mount | --enabled | --defrag | \
-		   --khugepaged-defrag | --stats-file) ;;
+		   --shmem-enabled | --khugepaged-defrag | --stats-file) ;;
 		   *) npos=$((npos + 1)) ;;
 		   esac ;;
 		esac

@@ -11,7 +11,7 @@
  *	pool 2M count=512 [node=0] [overcommit=64] [retry=30]
  *	pool 1G count=4G
  *	mount /dev/hugepages-2M pagesize=2M [size=1G] [min_size=512M]
- *	      [uid=U] [gid=G] [mode=0770] [mkdir=yes]      (one line)
+ *	      [nr_inodes=N] [uid=U] [gid=G] [mode=0770] [mkdir=yes]      (one line)
  */
 #include "ctl.h"
 
@@ -142,8 +142,8 @@ static int parse_pool(struct item *it, char **tok, int ntok)
 
 static int parse_mount(struct item *it, char **tok, int ntok)
 {
-	static const char *const keys[] = { "pagesize", "size", "min_size", "uid", "gid",
-					    "mode", "mkdir", NULL };
+	static const char *const keys[] = { "pagesize", "size", "min_size", "nr_inodes", "uid",
+					    "gid", "mode", "mkdir", NULL };
 	struct ctl_mount_req *r = &it->mount;
 	struct kv kv[MAX_KEYS];
 	const char *v;
@@ -172,6 +172,9 @@ static int parse_mount(struct item *it, char **tok, int ntok)
 	if (r->size[0] && r->min_size[0] && !strchr(r->size, '%') && !strchr(r->min_size, '%') &&
 	    strtoull(r->min_size, NULL, 10) > strtoull(r->size, NULL, 10))
 		return ctl_error(CTL_USAGE, "min_size is larger than size");
+	if ((v = kv_get(kv, ntok, "nr_inodes")) &&
+	    ctl_parse_inodes(v, "nr_inodes", r->nr_inodes, sizeof(r->nr_inodes)))
+		return CTL_USAGE;
 	if ((v = kv_get(kv, ntok, "uid"))) {
 		if (ctl_parse_uid(v, &r->uid))
 			return CTL_USAGE;
@@ -363,7 +366,7 @@ static void help(void)
 	       "as described is left alone, so applying twice changes nothing.\n\n"
 	       "FILE ('-' for standard input), one entry per line, # starts a comment:\n"
 	       "  pool SIZE count=COUNT [node=N] [overcommit=N] [retry=SECONDS]\n"
-	       "  mount DIR pagesize=SIZE [size=S] [min_size=S] [uid=U] [gid=G]\n"
+	       "  mount DIR pagesize=SIZE [size=S] [min_size=S] [nr_inodes=N] [uid=U] [gid=G]\n"
 	       "            [mode=OCTAL] [mkdir=yes]\n"
 	       "COUNT is pages (512) or memory (1G); sizes as in 'hugepool-ctl mount'.\n\n"
 	       "  -d, --dry-run   change nothing; print what would be done\n"

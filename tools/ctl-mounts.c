@@ -167,6 +167,8 @@ static void build_opts(const struct ctl_mount_req *r, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, ",size=%s", r->size);
 	if (r->min_size[0] && off < len)
 		off += (size_t)snprintf(buf + off, len - off, ",min_size=%s", r->min_size);
+	if (r->nr_inodes[0] && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ",nr_inodes=%s", r->nr_inodes);
 	if (r->has_uid && off < len)
 		off += (size_t)snprintf(buf + off, len - off, ",uid=%u", (unsigned int)r->uid);
 	if (r->has_gid && off < len)
@@ -202,6 +204,11 @@ static bool same_mount(const struct ctl_mount *m, const struct ctl_mount_req *r,
 			snprintf(why, len, "min_size differs");
 			return false;
 		}
+	}
+	if (r->nr_inodes[0] && (!ctl_opt_get(m->opts, "nr_inodes", v, sizeof(v)) ||
+				strcmp(v, r->nr_inodes))) {
+		snprintf(why, len, "nr_inodes differs");
+		return false;
 	}
 	/* the kernel omits uid=0, gid=0 and mode=755 */
 	if (r->has_uid && (ctl_opt_get(m->opts, "uid", v, sizeof(v)) ?
@@ -241,6 +248,12 @@ static int mkdir_p(const char *dir)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
+		/* only what did not exist is remembered for removal: never a
+		 * directory that was there before (even if mkdir says 0) */
+		if (access(buf, F_OK) == 0) {
+			buf[i] = dir[i];
+			continue;
+		}
 		if (mkdir(buf, 0755)) {
 			if (errno != EEXIST)
 				return -errno;

@@ -16,7 +16,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-enum undo_kind { UNDO_COUNT, UNDO_OVER, UNDO_MOUNT, UNDO_DIR };
+enum undo_kind { UNDO_COUNT, UNDO_OVER, UNDO_MOUNT, UNDO_DIR, UNDO_UMOUNT };
 
 struct undo {
 	enum undo_kind kind;
@@ -24,6 +24,7 @@ struct undo {
 	int node;
 	unsigned long val;
 	char path[PATH_MAX];
+	char opts[512];		/* UNDO_UMOUNT: the options to mount it with again */
 };
 
 /* two changes per config entry at most, and the directories of a mkdir -p */
@@ -67,6 +68,40 @@ void ctl_undo_dir(const char *dir)
 	push(UNDO_DIR, NULL, -1, 0, dir);
 }
 
+/* An unmounted hugetlbfs: mounted again, with the options /proc/mounts
+ * showed (nosuid/nodev/ro/noexec as flags, rw/relatime dropped). */
+void ctl_undo_remount(const char *dir, const char *opts)
+{
+	push(UNDO_UMOUNT, NULL, -1, 0, dir);
+	if (nr_log)
+		snprintf(changes[nr_log - 1].opts, sizeof(changes[nr_log - 1].opts), "%s", opts);
+}
+
+static int remount(const char *dir, const char *opts)
+{
+	char data[512] = "", buf[512], *t, *save = NULL;
+	unsigned long flags = 0;
+
+	snprintf(buf, sizeof(buf), "%s", opts);
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "nosuid"))
+			flags |= MS_NOSUID;
+		else if (!strcmp(t, "nodev"))
+			flags |= MS_NODEV;
+		else if (!strcmp(t, "noexec"))
+			flags |= MS_NOEXEC;
+		else if (!strcmp(t, "ro"))
+			flags |= MS_RDONLY;
+		else if (!strcmp(t, "rw") || !strcmp(t, "relatime") || !strcmp(t, "seclabel"))
+			continue;
+		else if (strlen(data) + strlen(t) + 2 < sizeof(data)) {
+			strcat(data, data[0] ? "," : "");
+			strcat(data, t);
+		}
+	}
+	return mount("hugetlbfs", dir, "hugetlbfs", flags, data) ? -errno : 0;
+}
+
 int ctl_undo_pending(void)
 {
 	return nr_log;
@@ -102,6 +137,15 @@ int ctl_undo_all(void)
 				ret = -1;
 			} else {
 				printf("undone: unmounted hugetlbfs from %s\n", u->path);
+			}
+			break;
+		case UNDO_UMOUNT:
+			if (remount(u->path, u->opts)) {
+				ctl_warn("could not mount %s again (%s): %s", u->path, u->opts,
+					 strerror(errno));
+				ret = -1;
+			} else {
+				printf("undone: mounted hugetlbfs on %s again\n", u->path);
 			}
 			break;
 		case UNDO_DIR:

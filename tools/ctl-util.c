@@ -425,6 +425,17 @@ int ctl_parse_mount_size(const char *s, const struct hp_hstate *h, const char *w
 	return 0;
 }
 
+int ctl_parse_inodes(const char *s, const char *what, char *out, size_t len)
+{
+	size_t n;
+
+	if (hp_parse_size(s, &n) || n == 0 || n > (1UL << 40))
+		return ctl_error(CTL_USAGE, "%s '%s' is not a number of inodes (1 to 2^40; "
+				 "K, M, G allowed)", what, s);
+	snprintf(out, len, "%zu", n);
+	return 0;
+}
+
 int ctl_parse_uid(const char *s, uid_t *out)
 {
 	unsigned long v;

@@ -47,6 +47,9 @@ int cmd_apply(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_thp(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
+int cmd_clear(int argc, char **argv);
 
 /* ------------------------------------------------------------------------
  * ctl-util.c: sizes, nodes, counters, counts
@@ -97,6 +100,9 @@ int ctl_parse_mount_size(const char *s, const struct hp_hstate *h, const char *w
 int ctl_parse_uid(const char *s, uid_t *out);
 int ctl_parse_gid(const char *s, gid_t *out);
 int ctl_parse_mode(const char *s, mode_t *out);
+/* nr_inodes: a count, or with K/M/G (1M = 1048576 inodes, as the kernel's
+ * memparse reads it); "" never. */
+int ctl_parse_inodes(const char *s, const char *what, char *out, size_t len);
 
 /* progress on a terminal only */
 bool ctl_tty(void);
@@ -150,6 +156,7 @@ struct ctl_mount_req {
 	const struct hp_hstate *h;
 	char size[32];			/* "" or bytes or "N%" */
 	char min_size[32];
+	char nr_inodes[32];		/* "" or a number of inodes */
 	bool has_uid, has_gid, has_mode;
 	uid_t uid;
 	gid_t gid;
@@ -184,6 +191,7 @@ void ctl_undo_count(const struct hp_hstate *h, int node, unsigned long old);
 void ctl_undo_over(const struct hp_hstate *h, unsigned long old);
 void ctl_undo_mount(const char *dir);
 void ctl_undo_dir(const char *dir);
+void ctl_undo_remount(const char *dir, const char *opts);
 int ctl_undo_pending(void);
 void ctl_undo_forget(void);
 /* Undo everything remembered, newest first: 0, or -1 if something could

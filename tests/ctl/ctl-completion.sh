@@ -21,7 +21,10 @@ comp() {	# comp WORD...: complete the last word; the result in $GOT
 	COMP_WORDS=(hugepool-ctl "$@")
 	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
 	COMPREPLY=()
+	# bash runs completion functions without errexit
+	set +e
 	_hugepool_ctl
+	set -e
 	GOT=" ${COMPREPLY[*]} "
 }
 offers() {	# offers WORD: the last comp offered it
@@ -72,7 +75,9 @@ cmds=$("$CTL" --help | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print 
 for c in $cmds; do
 	comp "$c"
 	offers "$c"
-	opts=$("$CTL" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+	# the options of the help's option list ("  -n, --node N", "      --mkdir")
+	opts=$("$CTL" "$c" --help | grep -oE -- '^ +(-[a-zA-Z], )?--[a-z][a-z-]*' |
+		grep -oE -- '--[a-z][a-z-]*' | sort -u)
 	for o in $opts; do
 		comp "$c" "${o:0:3}"
 		offers "$o"
