@@ -87,6 +87,9 @@ done
 [ "$(head -c 4 "$man3/hugepool_calloc.3")" = ".so " ] && ok || fail "hugepool_calloc.3 is not a .so page"
 warn=$(cd "$P/share/man" && groff -man -ww -z man3/*.3 2>&1 || true)
 expect_eq "groff warnings" "$warn" ""
+# hugepool-ctl(8), with its migration table (tbl), formats without a warning
+warn=$(MANWIDTH=80 man -l "$P/share/man/man8/hugepool-ctl.8" 2>&1 >/dev/null || true)
+expect_eq "hugepool-ctl.8 warnings" "$warn" ""
 run env MANPATH="$P/share/man" man -w hugepool_region_populate
 # man follows the .so page to the family page
 expect_eq "man finds hugepool_region_populate" "$OUT" "$man3/hugepool_region_reserve.3"
