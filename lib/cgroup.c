@@ -170,27 +170,18 @@ found:
 	return -ENOENT;
 }
 
-int hp_cgroup_self(struct hp_cgroup_loc *loc)
-{
-	/* the controller is on one hierarchy at a time: a v1 hugetlb line
-	 * (and its mount) means v1, else v2 */
-	if (!hp_cgroup_find(1, loc))
-		return 0;
-	return hp_cgroup_find(2, loc);
-}
-
-int hp_cgroup_find(int version, struct hp_cgroup_loc *loc)
+/* The group paths of /proc/self/cgroup: "0::/path" (v2) and
+ * "N:ctrl,ctrl:/path" for the v1 hierarchy that has hugetlb. */
+static int self_paths(char *v1path, char *v2path, size_t len)
 {
 	char buf[4096], path[256], *cur = buf, *line;
-	char v1path[256] = "", v2path[256] = "";
 	long n;
 
-	memset(loc, 0, sizeof(*loc));
+	v1path[0] = v2path[0] = '\0';
 	snprintf(path, sizeof(path), "%s/proc/self/cgroup", hp_sysfs_root);
 	n = hp_sys_read_file(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	/* "0::/path" (v2) and "N:ctrl,ctrl:/path" (v1) */
 	while ((line = next_line(&cur))) {
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 
@@ -198,19 +189,52 @@ int hp_cgroup_find(int version, struct hp_cgroup_loc *loc)
 			continue;
 		*c2 = '\0';
 		if (!strcmp(line, "0:") && c1[1] == '\0')
-			snprintf(v2path, sizeof(v2path), "%s", c2 + 1);
+			snprintf(v2path, len, "%s", c2 + 1);
 		else if (has_word(c1 + 1, "hugetlb"))
-			snprintf(v1path, sizeof(v1path), "%s", c2 + 1);
+			snprintf(v1path, len, "%s", c2 + 1);
 	}
-	if (version == 1 && v1path[0] && !find_dir(1, v1path, loc)) {
+	return 0;
+}
+
+int hp_cgroup_self(struct hp_cgroup_loc *loc)
+{
+	char v1path[256], v2path[256];
+	int ret;
+
+	/* one read of /proc/self/cgroup, and of mountinfo in the common
+	 * case: this runs when a pool plans to grow */
+	memset(loc, 0, sizeof(*loc));
+	ret = self_paths(v1path, v2path, sizeof(v1path));
+	if (ret)
+		return ret;
+	/* the controller is on one hierarchy at a time: a v1 hugetlb line
+	 * (and its mount) means v1, else v2 */
+	if (v1path[0] && !find_dir(1, v1path, loc)) {
 		loc->version = 1;
 		return 0;
 	}
-	if (version == 2 && v2path[0] && !find_dir(2, v2path, loc)) {
+	if (v2path[0] && !find_dir(2, v2path, loc)) {
 		loc->version = 2;
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int hp_cgroup_find(int version, struct hp_cgroup_loc *loc)
+{
+	char v1path[256], v2path[256];
+	const char *p;
+	int ret;
+
+	memset(loc, 0, sizeof(*loc));
+	ret = self_paths(v1path, v2path, sizeof(v1path));
+	if (ret)
+		return ret;
+	p = version == 1 ? v1path : v2path;
+	if (!p[0] || find_dir(version, p, loc))
+		return -ENOENT;
+	loc->version = version;
+	return 0;
 }
 
 int hp_cgroup_at(const char *dir, struct hp_cgroup_loc *loc)

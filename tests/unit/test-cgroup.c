@@ -190,6 +190,25 @@ static void test_v1(void **state)
 	assert_int_equal(loc.version, 1);
 }
 
+/* no mountinfo (a minimal /proc): the mounts table, mount roots "/" */
+static void test_mounts_fallback(void **state)
+{
+	struct hp_cgroup_loc loc;
+	char want[512];
+
+	(void)state;
+	put("proc/mounts", "proc /proc proc rw 0 0\n"
+	    "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n");
+	put("proc/self/cgroup", "0::/svc\n");
+	v2_group("sys/fs/cgroup/svc", "4194304\n", 0, "2097152\n", 0);
+	assert_int_equal(hp_cgroup_self(&loc), 0);
+	snprintf(want, sizeof(want), "%s/sys/fs/cgroup/svc", root);
+	assert_string_equal(loc.dir, want);
+	assert_int_equal(hp_cgroup_hugetlb_room(MB2), 1);	/* rsvd.max: 1 page */
+	assert_int_equal(hp_cgroup_find(1, &loc), -ENOENT);
+	assert_int_equal(hp_cgroup_find(2, &loc), 0);
+}
+
 static void test_none(void **state)
 {
 	struct hp_cgroup_loc loc;
@@ -228,6 +247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v2_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mounts_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_none, setup, teardown),
 		cmocka_unit_test(test_size_name),
 	};
