@@ -354,6 +354,7 @@ static int precheck(struct cfg *cfg)
 		ret = ctl_mount_check(r, &plan[k], &claimed[k]);
 		if (ret)
 			return ret;
+		r->checked = true;
 	}
 	return CTL_OK;
 }

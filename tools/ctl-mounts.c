@@ -416,9 +416,11 @@ int ctl_do_mount(const struct ctl_mount_req *r)
 
 	/* the same checks as the dry run, against the pools as they are now
 	 * (apply has resized them already) */
-	ret = ctl_mount_check(r, NULL, NULL);
-	if (ret)
-		return ret;
+	if (!(r->dry_run && r->checked)) {
+		ret = ctl_mount_check(r, NULL, NULL);
+		if (ret)
+			return ret;
+	}
 	build_opts(r, opts, sizeof(opts));
 	missing = stat(r->dir, &st) != 0;
 	if (missing && r->dry_run) {

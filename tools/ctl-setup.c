@@ -105,6 +105,7 @@ int cmd_setup(int argc, char **argv)
 		plan.delta = (long)c.count - (long)cur;
 	if ((status = ctl_mount_check(&r, &plan, &claimed)))
 		return status;
+	r.checked = true;
 	status = ctl_pool_apply(&c);
 	if (!status)
 		status = ctl_do_mount(&r);

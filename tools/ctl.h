@@ -164,6 +164,9 @@ struct ctl_mount_req {
 	bool mkdir;			/* create dir if missing */
 	bool dry_run;
 	bool idempotent;		/* apply: an identical mount is fine */
+	bool checked;			/* ctl_mount_check passed against the
+					 * planned pools: a dry run does not
+					 * check again against today's */
 	const char *where;
 };
 /* What the pool of a mount's size will be by the time it is mounted

@@ -70,6 +70,16 @@ same_as_real apply "$C"
 unchanged "apply min_size"
 [ ! -e "$D/q" ] && ok || fail "apply left $D/q behind"
 
+# a min_size that only the pool line makes possible: the dry run counts
+# the planned pages (it does not check again against today's pool)
+avail=$(($(cat "$P2/free_hugepages") - $(cat "$P2/resv_hugepages")))
+printf 'pool 2M count=%s overcommit=0\nmount %s pagesize=2M min_size=%sM mkdir=yes\n' \
+	$((n2 + 4)) "$D/p" $(((avail + 2) * 2)) >"$C"
+ctl apply "$C" --dry-run
+expect_ok
+expect_out "would create $D/p and mount hugetlbfs there"
+unchanged "apply --dry-run with planned pages"
+
 # two mounts that fit one by one but not together
 avail=$(($(cat "$P2/free_hugepages") - $(cat "$P2/resv_hugepages")))
 if [ "$avail" -ge 4 ]; then
