@@ -383,7 +383,7 @@ int ctl_mount_check(const struct ctl_mount_req *r, const struct ctl_pool_plan *p
 		want = min_pages(r, (unsigned long)((long)persistent + delta));
 		have = fr > rs ? fr - rs : 0;
 		if (delta < 0)
-			have = have > (unsigned long)-delta ? have + (unsigned long)delta : 0;
+			have = have > (unsigned long)-delta ? have - (unsigned long)-delta : 0;
 		else
 			have += (unsigned long)delta;
 		/* the reservation can also take surplus pages, if overcommit
