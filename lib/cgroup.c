@@ -103,12 +103,70 @@ static bool has_word(const char *list, const char *word)
 }
 
 /*
+ * The hierarchy's mount: reading mountinfo costs about 60 us (the rest of
+ * a lookup about 20), and it runs when a pool plans to grow, so the mount
+ * found is kept for the life of the process: a cgroup hierarchy is mounted
+ * at boot and stays. The group (/proc/self/cgroup) is read every time.
+ * One slot per version; published with a release store after it is
+ * written by the one thread that claimed it (no lock: this runs inside
+ * malloc, and in forked children).
+ */
+struct mnt_cache {
+	int state;			/* 0 empty, 1 being written, 2 ready */
+	char sysroot[128];		/* hp_sysfs_root it was found under */
+	char root[256];			/* the mount's root in the hierarchy */
+	char mnt[256];			/* where it is mounted */
+};
+static struct mnt_cache mnt_cache[3];	/* [version] */
+
+/* The group's directory from a mount (root shown at mnt) and the path. */
+static int dir_from(const char *root, const char *mnt, const char *cgpath,
+		    struct hp_cgroup_loc *loc)
+{
+	size_t rl = strlen(root);
+
+	if (!strcmp(root, "/"))
+		rl = 0;
+	else if (strncmp(cgpath, root, rl) || (cgpath[rl] && cgpath[rl] != '/'))
+		return -ENOENT;	/* the group is outside what this mount shows */
+	if ((size_t)snprintf(loc->dir, sizeof(loc->dir), "%s%s%s", hp_sysfs_root, mnt,
+			     strcmp(cgpath + rl, "/") ? cgpath + rl : "") >= sizeof(loc->dir))
+		return -ENAMETOOLONG;
+	loc->mnt_len = strlen(hp_sysfs_root) + strlen(mnt);
+	return 0;
+}
+
+static void cache_put(int version, const char *root, const char *mnt)
+{
+	struct mnt_cache *c = &mnt_cache[version];
+	int empty = 0;
+
+	if (strlen(hp_sysfs_root) >= sizeof(c->sysroot) ||
+	    !__atomic_compare_exchange_n(&c->state, &empty, 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return;
+	strcpy(c->sysroot, hp_sysfs_root);
+	snprintf(c->root, sizeof(c->root), "%s", root);
+	snprintf(c->mnt, sizeof(c->mnt), "%s", mnt);
+	__atomic_store_n(&c->state, 2, __ATOMIC_RELEASE);
+}
+
+/* Tests: forget the mounts found (a new fake tree). */
+void hp_cgroup_reset(void)
+{
+	int v;
+
+	for (v = 0; v < 3; v++)
+		__atomic_store_n(&mnt_cache[v].state, 0, __ATOMIC_RELEASE);
+}
+
+/*
  * The mount of the hierarchy (v2: fstype cgroup2; v1: fstype cgroup with
  * the hugetlb option) whose root contains cgpath, and the group's directory
  * under it. The mount's root (field 4) matters in containers without a
  * cgroup namespace: /docker/<id> mounted on /sys/fs/cgroup.
  */
-static int find_dir(int version, const char *cgpath, struct hp_cgroup_loc *loc)
+static int scan_mounts(int version, const char *cgpath, struct hp_cgroup_loc *loc)
 {
 	char buf[12288], path[256], *cur = buf, *line;
 	long n;
@@ -129,7 +187,7 @@ static int find_dir(int version, const char *cgpath, struct hp_cgroup_loc *loc)
 	while ((line = next_line(&cur))) {
 		char root[256] = "/", mnt[256], fstype[32], super[256];
 		const char *sep = info ? strstr(line, " - ") : line;
-		size_t rl;
+		int ret;
 
 		if (!info) {
 			/* "src dir type opts 0 0": the same fields as after
@@ -155,19 +213,24 @@ static int find_dir(int version, const char *cgpath, struct hp_cgroup_loc *loc)
 				     !has_word(super, "hugetlb")))
 			continue;
 found:
-		rl = strlen(root);
-		if (!strcmp(root, "/"))
-			rl = 0;
-		else if (strncmp(cgpath, root, rl) || (cgpath[rl] && cgpath[rl] != '/'))
-			continue;	/* the group is outside what this mount shows */
-		if ((size_t)snprintf(loc->dir, sizeof(loc->dir), "%s%s%s", hp_sysfs_root, mnt,
-				     strcmp(cgpath + rl, "/") ? cgpath + rl : "") >=
-		    sizeof(loc->dir))
-			return -ENAMETOOLONG;
-		loc->mnt_len = strlen(hp_sysfs_root) + strlen(mnt);
-		return 0;
+		ret = dir_from(root, mnt, cgpath, loc);
+		if (ret == -ENOENT)
+			continue;
+		if (!ret)
+			cache_put(version, root, mnt);
+		return ret;
 	}
 	return -ENOENT;
+}
+
+static int find_dir(int version, const char *cgpath, struct hp_cgroup_loc *loc)
+{
+	const struct mnt_cache *c = &mnt_cache[version];
+
+	if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) == 2 &&
+	    !strcmp(c->sysroot, hp_sysfs_root) && !dir_from(c->root, c->mnt, cgpath, loc))
+		return 0;
+	return scan_mounts(version, cgpath, loc);
 }
 
 /* The group paths of /proc/self/cgroup: "0::/path" (v2) and

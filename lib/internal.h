@@ -565,7 +565,9 @@ struct hp_cgroup_hugetlb {
 
 /* "2MB", "1GB": how the kernel names a size in hugetlb.<size>.* */
 void hp_cgroup_size_name(size_t size, char *buf, size_t len);
-/* The calling process's hugetlb group: 0, or -ENOENT without a controller. */
+/* The calling process's hugetlb group: 0, or -ENOENT without a controller.
+ * The hierarchy's mount point is looked up once per process; the group
+ * every time. */
 int hp_cgroup_self(struct hp_cgroup_loc *loc);
 /* The same on one hierarchy only (1 or 2): hugepool-ctl looks at both. */
 int hp_cgroup_find(int version, struct hp_cgroup_loc *loc);
@@ -578,7 +580,10 @@ int hp_cgroup_hugetlb_read(const char *dir, int version, size_t page_size,
  * faulted and reserved: the smallest room over both counters and every
  * level. LONG_MAX when nothing limits (or nothing can be read). */
 long hp_cgroup_hugetlb_room_at(const struct hp_cgroup_loc *loc, size_t page_size);
-/* The same for the calling process, read afresh on every call. */
+/* The same for the calling process, its group read afresh on every call
+ * (about 20 us: call it when planning growth, not per allocation). */
 long hp_cgroup_hugetlb_room(size_t page_size);
+/* Tests: forget the hierarchy mounts found (a new fake tree). */
+void hp_cgroup_reset(void);
 
 #endif /* HUGEPOOL_INTERNAL_H */

@@ -38,6 +38,7 @@ static int setup(void **state)
 	snprintf(root, sizeof(root), "/tmp/hp-unit-cgroup.XXXXXX");
 	assert_non_null(mkdtemp(root));
 	hp_sysfs_root = root;
+	hp_cgroup_reset();
 	return 0;
 }
 
@@ -124,6 +125,14 @@ static void test_v2(void **state)
 	assert_int_equal(hp_cgroup_hugetlb_room(MB2), 0);
 	/* a size without files (1 GiB not charged here): unlimited */
 	assert_true(hp_cgroup_hugetlb_room(1UL << 30) == LONG_MAX);
+
+	/* the mount is remembered: a mountinfo that no longer shows it
+	 * changes nothing until hp_cgroup_reset (a hierarchy stays) */
+	put("proc/self/mountinfo", "22 1 0:21 / /sys rw,nosuid - sysfs sysfs rw\n");
+	assert_int_equal(hp_cgroup_hugetlb_room(MB2), 0);
+	hp_cgroup_reset();
+	assert_true(hp_cgroup_hugetlb_room(MB2) == LONG_MAX);
+	put("proc/self/mountinfo", mountinfo_v2);
 
 	/* --cgroup PATH: that group only, no walking above it */
 	assert_int_equal(hp_cgroup_at(loc.dir, &loc), 0);
