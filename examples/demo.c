@@ -2,7 +2,8 @@
 /*
  * demo.c - hugepool in a dozen calls: a pool of 2 MiB pages, a 64 MiB
  * block written end to end, where its pages really are (smaps), the pool's
- * and the kernel's counters before and after, and everything given back.
+ * and the kernel's counters before and after, and everything given back;
+ * then, when the kernel has a free 1 GiB page, a block on it.
  */
 #include <hugepool/hugepool.h>
 
@@ -39,6 +40,39 @@ static long page_size_of(const void *addr)
 	if (f)
 		fclose(f);
 	return ret;
+}
+
+/* A block on a 1 GiB page, when the kernel has a free one (the README's
+ * promise): its KernelPageSize in smaps is 1048576 kB. */
+static void gigantic(void)
+{
+	struct hugepool_config cfg = { .page_size = 1UL << 30 };
+	struct hugepool_counters k;
+	struct hugepool *pool;
+	char *block;
+
+	if (hugepool_kernel_counters(1UL << 30, HUGEPOOL_NODE_ANY, &k) < 0) {
+		printf("1 GiB pages: this kernel has none (hugepagesz=1G on the command line)\n");
+		return;
+	}
+	if (k.free_pages <= k.resv_pages) {
+		printf("1 GiB pages: none free (%zu of %zu; hugepool-ctl set 1G +1)\n",
+		       k.free_pages, k.nr_pages);
+		return;
+	}
+	pool = hugepool_create(&cfg);
+	block = pool ? hugepool_malloc(pool, 256UL << 20) : NULL;
+	if (!block) {
+		perror("1 GiB pages: hugepool_malloc");
+		if (pool)
+			hugepool_destroy(pool);
+		return;
+	}
+	memset(block, 0x42, 256UL << 20);
+	printf("256 MiB block at %p on a 1 GiB page: KernelPageSize %ld kB\n", (void *)block,
+	       page_size_of(block));
+	hugepool_free(block);
+	hugepool_destroy(pool);
 }
 
 int main(void)
@@ -82,5 +116,6 @@ int main(void)
 		hugepool_kernel_counters(2UL << 20, HUGEPOOL_NODE_ANY, &k);
 		printf("destroyed: kernel free %zu of %zu 2 MiB pages\n", k.free_pages, k.nr_pages);
 	}
+	gigantic();
 	return 0;
 }

@@ -678,4 +678,53 @@ bool hp_sys_pid_alive(pid_t pid);	/* false only for a pid that is gone */
 int hp_sys_rmdir(const char *path);
 int hp_sys_getrandom(void *buf, size_t len);
 
+/* ------------------------------------------------------------------------
+ * cgroup.c: the hugetlb cgroup of this process (v2 and v1): limits, usage,
+ * refusals, and the pages it still allows. No allocation, no FILE: safe
+ * inside malloc. Paths are below hp_sysfs_root (a fake tree in tests).
+ * ------------------------------------------------------------------------ */
+#define HP_CG_PATH	512
+
+struct hp_cgroup_loc {
+	int version;			/* 1 or 2 */
+	char dir[HP_CG_PATH];		/* the group's directory */
+	size_t mnt_len;			/* strlen of the hierarchy's mount point */
+};
+
+/* One size in one group; bytes. Unlimited limits read ULLONG_MAX. */
+struct hp_cgroup_hugetlb {
+	int version;
+	bool has_limit;			/* .max / .limit_in_bytes exists (not the root) */
+	bool limit_unlimited, rsvd_unlimited;
+	bool has_rsvd;			/* reservation accounting (kernel 5.7+) */
+	bool has_events, has_rsvd_events;
+	unsigned long long limit, usage;	/* faulted pages */
+	unsigned long long rsvd_limit, rsvd_usage;	/* reservations */
+	unsigned long long events_max;	/* v2 events "max", v1 failcnt */
+	unsigned long long rsvd_events;	/* v1 rsvd.failcnt */
+};
+
+/* "2MB", "1GB": how the kernel names a size in hugetlb.<size>.* */
+void hp_cgroup_size_name(size_t size, char *buf, size_t len);
+/* The calling process's hugetlb group: 0, or -ENOENT without a controller.
+ * The hierarchy's mount point is looked up once per process; the group
+ * every time. */
+int hp_cgroup_self(struct hp_cgroup_loc *loc);
+/* The same on one hierarchy only (1 or 2): hugepool-ctl looks at both. */
+int hp_cgroup_find(int version, struct hp_cgroup_loc *loc);
+/* A group named by its directory (hugepool-ctl --cgroup PATH). */
+int hp_cgroup_at(const char *dir, struct hp_cgroup_loc *loc);
+/* One group's files for a size: 0 or -errno (-ENOENT: no controller there). */
+int hp_cgroup_hugetlb_read(const char *dir, int version, size_t page_size,
+			   struct hp_cgroup_hugetlb *out);
+/* Pages of page_size the group and its ancestors would still let be
+ * faulted and reserved: the smallest room over both counters and every
+ * level. LONG_MAX when nothing limits (or nothing can be read). */
+long hp_cgroup_hugetlb_room_at(const struct hp_cgroup_loc *loc, size_t page_size);
+/* The same for the calling process, its group read afresh on every call
+ * (about 20 us: call it when planning growth, not per allocation). */
+long hp_cgroup_hugetlb_room(size_t page_size);
+/* Tests: forget the hierarchy mounts found (a new fake tree). */
+void hp_cgroup_reset(void);
+
 #endif /* HUGEPOOL_INTERNAL_H */

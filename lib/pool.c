@@ -385,6 +385,18 @@ bad:
  * the persistent pool). 0 or -ENOMEM, leaving what it took in place. */
 static int pool_fill_min(struct hugepool *root)
 {
+	if (root->nr_huge_pages < root->min_pages && !root->arena->base_pages) {
+		/* plan on no page the hugetlb cgroup will refuse: fail before
+		 * the first fault, not after the kernel refused some */
+		size_t want = root->min_pages - root->nr_huge_pages;
+		long room = hp_cgroup_hugetlb_room(root->h->size);
+
+		if (room >= 0 && (size_t)room < want) {
+			hp_log(1, "pool %s: the hugetlb cgroup allows %ld more %zu KiB page(s), "
+			       "min_pages needs %zu", root->name, room, root->h->size >> 10, want);
+			return -ENOMEM;
+		}
+	}
 	while (root->nr_huge_pages < root->min_pages) {
 		size_t want = root->min_pages - root->nr_huge_pages;
 		long first = root_fresh(root, want, 1);

@@ -859,7 +859,10 @@ __attribute__((destructor)) static void pl_fini(void)
 	int fd = STDERR_FILENO, saved = errno;
 	bool active = __atomic_load_n(&pl_active, __ATOMIC_RELAXED);
 
-	if (!threshold() || !hp_opt.stats || (!active && !hp_pools))
+	/* only a process that used a pool, or wanted to (a fallback), has
+	 * something to say: `hugepool-ctl run --stats -- python3` runs many
+	 * helper processes that never allocate a large block */
+	if (!threshold() || !hp_opt.stats || (!hp_pools && !pl_fallbacks))
 		return;
 	pl_busy++;
 	/* in a setuid program hp_opt has no stats and no file: options.c

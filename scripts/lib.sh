@@ -19,8 +19,15 @@ hp_need_root() {
 	fi
 }
 
-# Packages: build, unit tests, the NUMA guest, the preload smoke suite and
-# the benchmarks' peers.
+# What the library, hugepool-ctl and the demo need to build and run: the
+# README's first command (scripts/demo.sh) installs only these.
+HP_BASE_PACKAGES=(
+	build-essential meson ninja-build pkg-config libnuma-dev liburing-dev
+)
+
+# Everything (scripts/test.sh, CI): the above plus unit tests, the NUMA
+# guest, the preload smoke suite, the benchmarks' peers, systemd-analyze
+# for the boot unit's test.
 HP_PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libnuma-dev liburing-dev libcmocka-dev numactl
@@ -29,12 +36,16 @@ HP_PACKAGES=(
 	passwd util-linux
 	clang llvm libclang-rt-14-dev valgrind
 	libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libhugetlbfs0 gnuplot-nox
+	systemd
 )
 
+# hp_install [base]: the packages of HP_PACKAGES (or HP_BASE_PACKAGES) not
+# yet installed
 hp_install() {
-	local missing=()
+	local missing=() list=("${HP_PACKAGES[@]}")
 
-	for p in "${HP_PACKAGES[@]}"; do
+	[ "${1:-}" = base ] && list=("${HP_BASE_PACKAGES[@]}")
+	for p in "${list[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 			missing+=("$p")
 	done

@@ -11,7 +11,7 @@
  *	pool 2M count=512 [node=0] [overcommit=64] [retry=30]
  *	pool 1G count=4G
  *	mount /dev/hugepages-2M pagesize=2M [size=1G] [min_size=512M]
- *	      [uid=U] [gid=G] [mode=0770] [mkdir=yes]      (one line)
+ *	      [nr_inodes=N] [uid=U] [gid=G] [mode=0770] [mkdir=yes]      (one line)
  */
 #include "ctl.h"
 
@@ -142,8 +142,8 @@ static int parse_pool(struct item *it, char **tok, int ntok)
 
 static int parse_mount(struct item *it, char **tok, int ntok)
 {
-	static const char *const keys[] = { "pagesize", "size", "min_size", "uid", "gid",
-					    "mode", "mkdir", NULL };
+	static const char *const keys[] = { "pagesize", "size", "min_size", "nr_inodes", "uid",
+					    "gid", "mode", "mkdir", NULL };
 	struct ctl_mount_req *r = &it->mount;
 	struct kv kv[MAX_KEYS];
 	const char *v;
@@ -172,6 +172,9 @@ static int parse_mount(struct item *it, char **tok, int ntok)
 	if (r->size[0] && r->min_size[0] && !strchr(r->size, '%') && !strchr(r->min_size, '%') &&
 	    strtoull(r->min_size, NULL, 10) > strtoull(r->size, NULL, 10))
 		return ctl_error(CTL_USAGE, "min_size is larger than size");
+	if ((v = kv_get(kv, ntok, "nr_inodes")) &&
+	    ctl_parse_inodes(v, "nr_inodes", r->nr_inodes, sizeof(r->nr_inodes)))
+		return CTL_USAGE;
 	if ((v = kv_get(kv, ntok, "uid"))) {
 		if (ctl_parse_uid(v, &r->uid))
 			return CTL_USAGE;
@@ -306,6 +309,56 @@ static int parse_file(struct cfg *cfg, FILE *f)
 	return ret;
 }
 
+static int hstate_idx(const struct hp_hstate *h)
+{
+	int i;
+
+	for (i = 0; i < hp_hstate_count(); i++)
+		if (hp_hstate_get(i) == h)
+			return i;
+	return 0;
+}
+
+static int precheck(struct cfg *cfg)
+{
+	struct ctl_pool_plan plan[HP_MAX_HSTATES];
+	unsigned long claimed[HP_MAX_HSTATES], cur;
+	int i, ret;
+
+	memset(plan, 0, sizeof(plan));
+	memset(claimed, 0, sizeof(claimed));
+	for (i = 0; i < cfg->n; i++) {
+		struct ctl_pool_change *c = &cfg->items[i].pool;
+		struct ctl_pool_plan *p;
+
+		if (cfg->items[i].is_mount)
+			continue;
+		ret = ctl_pool_check(c);
+		if (ret)
+			return ret;
+		p = &plan[hstate_idx(c->h)];
+		if (c->set_count && !ctl_persistent(c->h, c->node, &cur))
+			p->delta += (long)c->count - (long)cur;
+		if (c->set_over) {
+			p->set_over = true;
+			p->over = c->over;
+		}
+	}
+	for (i = 0; i < cfg->n; i++) {
+		struct ctl_mount_req *r = &cfg->items[i].mount;
+		int k;
+
+		if (!cfg->items[i].is_mount)
+			continue;
+		k = hstate_idx(r->h);
+		ret = ctl_mount_check(r, &plan[k], &claimed[k]);
+		if (ret)
+			return ret;
+		r->checked = true;
+	}
+	return CTL_OK;
+}
+
 static void help(void)
 {
 	printf("Usage: hugepool-ctl apply FILE [--dry-run]\n\n"
@@ -314,7 +367,7 @@ static void help(void)
 	       "as described is left alone, so applying twice changes nothing.\n\n"
 	       "FILE ('-' for standard input), one entry per line, # starts a comment:\n"
 	       "  pool SIZE count=COUNT [node=N] [overcommit=N] [retry=SECONDS]\n"
-	       "  mount DIR pagesize=SIZE [size=S] [min_size=S] [uid=U] [gid=G]\n"
+	       "  mount DIR pagesize=SIZE [size=S] [min_size=S] [nr_inodes=N] [uid=U] [gid=G]\n"
 	       "            [mode=OCTAL] [mkdir=yes]\n"
 	       "COUNT is pages (512) or memory (1G); sizes as in 'hugepool-ctl mount'.\n\n"
 	       "  -d, --dry-run   change nothing; print what would be done\n"
@@ -363,28 +416,39 @@ int cmd_apply(int argc, char **argv)
 		printf("%s: nothing to apply\n", cfg.file);
 		return CTL_OK;
 	}
+	/*
+	 * Everything that can be known, before the first write: each pool
+	 * change (access, overcommit the kernel refuses), then each mount
+	 * against the pools as they will be after the pool lines (min_size
+	 * of all mounts of a size together). A dry run stops here with the
+	 * status the real run would have.
+	 */
+	ret = precheck(&cfg);
+	if (ret)
+		return ret;
 	/* pools first: a mount's min_size draws on them */
-	for (i = 0; i < cfg.n; i++) {
+	for (i = 0; i < cfg.n && !ret; i++) {
 		struct item *it = &cfg.items[i];
-		int r;
 
 		if (it->is_mount)
 			continue;
 		it->pool.dry_run = dry;
-		r = ctl_pool_apply(&it->pool);
-		if (r > ret)
-			ret = r;
+		ret = ctl_pool_apply(&it->pool);
 	}
-	for (i = 0; i < cfg.n; i++) {
+	for (i = 0; i < cfg.n && !ret; i++) {
 		struct item *it = &cfg.items[i];
-		int r;
 
 		if (!it->is_mount)
 			continue;
 		it->mount.dry_run = dry;
-		r = ctl_do_mount(&it->mount);
-		if (r > ret)
-			ret = r;
+		ret = ctl_do_mount(&it->mount);
 	}
+	/* what cannot be known before (the kernel gave fewer pages, mount(2)
+	 * refused): put back everything changed so far, newest first */
+	if (ret && ctl_undo_pending()) {
+		printf("%s: failed; putting back what was changed\n", cfg.file);
+		ctl_undo_all();
+	}
+	ctl_undo_forget();
 	return ret;
 }

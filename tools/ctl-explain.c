@@ -13,6 +13,7 @@
 #include "ctl.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +86,7 @@ static void check_pools(void)
 		if (fr <= rs && over <= surp) {
 			snprintf(fix, sizeof(fix), "hugepool-ctl set %s +%lu", sz,
 				 nr > 8 ? nr / 4 : 8);
-			add(SEV_WARN, "pool", fix, "all %lu %s pages are in use or reserved "
+			add(SEV_PROBLEM, "pool", fix, "all %lu %s pages are in use or reserved "
 			    "and overcommit is exhausted: new %s allocations fail", nr, sz, sz);
 		} else {
 			add(SEV_OK, "pool", NULL, "%s: %lu pages, %lu free (%lu reserved), "
@@ -153,6 +154,7 @@ static void check_gigantic(void)
 {
 	const struct hp_hstate *h = hp_size_to_hstate(1UL << 30);
 	char cmdline[4096] = "", sz[32], fix[512];
+	const char *p;
 	unsigned long nr = 0;
 	unsigned long long fr;
 	unsigned int order = 0;
@@ -163,12 +165,24 @@ static void check_gigantic(void)
 	ctl_read_text("/proc/cmdline", cmdline, sizeof(cmdline));
 	fr = maxorder_free(&order);
 	ctl_size_str((4096UL << order), sz, sizeof(sz));
-	snprintf(fix, sizeof(fix), "add 'hugepagesz=1G hugepages=N' to the kernel command "
-		 "line (reserved at boot, before memory fragments), or: "
+	snprintf(fix, sizeof(fix), "at boot: add 'hugepagesz=1G hugepages=N' to "
+		 "GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub and reboot; check "
+		 "with 'cat /proc/cmdline' and 'hugepool-ctl show' (1G pages: N). At runtime: "
 		 "hugepool-ctl set 1G N --retry 60");
-	if (strstr(cmdline, "hugepagesz=1G") || strstr(cmdline, "hugepagesz=1g")) {
-		add(SEV_OK, "1G", NULL, "1G pages are reserved at boot (hugepagesz=1G on the "
-		    "kernel command line); %lu now", nr);
+	if ((p = strstr(cmdline, "hugepagesz=1G")) || (p = strstr(cmdline, "hugepagesz=1g"))) {
+		const char *q = strstr(p, "hugepages=");
+		unsigned long want = q ? strtoul(q + 10, NULL, 10) : 0;
+
+		/* the kernel reserves what it can at boot and says nothing
+		 * if it comes short: compare with what was asked */
+		if (want && nr < want)
+			add(SEV_PROBLEM, "1G", "check 'dmesg | grep -i hugetlb' (the kernel "
+			    "logs what it could not allocate); lower hugepages= or add memory",
+			    "the kernel command line asks for %lu 1G pages at boot, there are %lu",
+			    want, nr);
+		else
+			add(SEV_OK, "1G", NULL, "1G pages are reserved at boot (hugepagesz=1G "
+			    "hugepages=%lu on the kernel command line); %lu now", want, nr);
 		return;
 	}
 	if (fr < (1ULL << 30)) {
@@ -200,7 +214,7 @@ static void check_mounts(const struct ctl_mounts *ms)
 		ctl_size_str(def ? def->size : 2UL << 20, sz, sizeof(sz));
 		snprintf(fix, sizeof(fix), "hugepool-ctl mount /dev/hugepages --pagesize %s --mkdir",
 			 sz);
-		add(SEV_WARN, "mount", fix, "no hugetlbfs is mounted: libhugepool does not need "
+		add(SEV_INFO, "mount", fix, "no hugetlbfs is mounted: libhugepool does not need "
 		    "one, but programs that map huge page files (DPDK, QEMU, libhugetlbfs) do");
 		return;
 	}
@@ -277,114 +291,171 @@ static void check_memlock(void)
 /* ------------------------------------------------------------------------
  * hugetlb cgroup limits
  * ------------------------------------------------------------------------ */
-/* "2MB", "1GB" as in hugetlb.<size>.limit_in_bytes */
-static void cg_size_name(size_t size, char *buf, size_t len)
+/* ------------------------------------------------------------------------
+ * hugetlb cgroup limits (lib/cgroup.c), v1 and v2, or --cgroup PATH
+ * ------------------------------------------------------------------------ */
+static void check_cgroups(const char *path)
 {
-	if (size >= (1UL << 30))
-		snprintf(buf, len, "%zuGB", size >> 30);
-	else if (size >= (1UL << 20))
-		snprintf(buf, len, "%zuMB", size >> 20);
-	else
-		snprintf(buf, len, "%zuKB", size >> 10);
-}
+	struct hp_cgroup_loc locs[2];
+	int n, k, i;
 
-/* Our cgroup path for a v1 controller ("hugetlb") or v2 (NULL). */
-static bool self_cgroup(const char *controller, char *out, size_t len)
-{
-	char buf[8192], *line, *save = NULL;
+	n = ctl_cgroup_locs(path, locs, 2);
+	for (k = 0; k < n; k++) {
+		const struct hp_cgroup_loc *loc = &locs[k];
+		const char *v = loc->version == 1 ? "(v1)" : "(v2)";
 
-	if (ctl_read_text("/proc/self/cgroup", buf, sizeof(buf)) <= 0)
-		return false;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		for (i = 0; i < hp_hstate_count(); i++) {
+			const struct hp_hstate *h = hp_hstate_get(i);
+			struct ctl_cg_size cs;
+			unsigned long nr = 0;
+			unsigned long long tight;
+			char sz[32], fix[2700], file[HP_CG_PATH + 64], use[160] = "";
+			bool rsvd;
 
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		if (controller ? (strstr(c1 + 1, controller) != NULL) : (c1[1] == '\0' &&
-								       !strncmp(line, "0", 1))) {
-			snprintf(out, len, "%s", c2 + 1);
-			return true;
+			ctl_cgroup_size(loc, h, &cs);
+			ctl_read(h, -1, "nr_hugepages", &nr);
+			ctl_size_str(h->size, sz, sizeof(sz));
+			if (cs.has_own)
+				snprintf(use, sizeof(use), "; %s uses %llu MiB, refused %llu "
+					 "time%s", ctl_cgroup_name(loc), cs.own.usage >> 20,
+					 cs.own.events_max, cs.own.events_max == 1 ? "" : "s");
+			rsvd = cs.rsvd_limit < cs.limit;
+			tight = rsvd ? cs.rsvd_limit : cs.limit;
+			if (tight == ULLONG_MAX) {
+				if (cs.has_own)
+					add(SEV_OK, "cgroup", NULL, "the hugetlb cgroup %s %s does "
+					    "not limit %s pages%s", v, ctl_cgroup_name(loc), sz, use);
+				continue;
+			}
+			ctl_cgroup_limit_file(loc, rsvd ? cs.rsvd_dir : cs.limit_dir, h->size,
+					      rsvd, file, sizeof(file));
+			snprintf(fix, sizeof(fix), "echo %s > %s", loc->version == 1 ? "-1" : "max",
+				 file);
+			if (cs.room == 0 || tight < (unsigned long long)nr * h->size)
+				add(SEV_PROBLEM, "cgroup", fix, "the hugetlb cgroup %s limits %s "
+				    "pages to %llu MiB (%llu pages%s) though the pool has %lu: "
+				    "allocations beyond fail%s (%ld more allowed)", v, sz,
+				    tight >> 20, tight / h->size, rsvd ? ", reservations" : "", nr,
+				    use, cs.room);
+			else
+				add(SEV_INFO, "cgroup", fix, "the hugetlb cgroup %s limits %s "
+				    "pages to %llu MiB%s (%ld more allowed)", v, sz, tight >> 20,
+				    use, cs.room);
 		}
 	}
-	return false;
 }
 
-/* Walk from the cgroup up to the mount root; report the tightest limit. */
-static void check_cg_dir(const char *mnt, const char *cg, bool v1)
+/* ------------------------------------------------------------------------
+ * SysV shared memory (SHM_HUGETLB), hugetlb_shm_group, min_free_kbytes:
+ * the advice hugeadm --explain gives
+ * ------------------------------------------------------------------------ */
+static unsigned long long read_ull(const char *rel, bool *ok)
 {
+	char buf[64];
+
+	*ok = ctl_read_text(rel, buf, sizeof(buf)) > 0;
+	return *ok ? strtoull(buf, NULL, 10) : 0;
+}
+
+static void check_shm(void)
+{
+	unsigned long long shmmax, shmall, largest = 0;
+	char fix[160], mem[32];
+	bool ok1, ok2;
 	int i;
 
 	for (i = 0; i < hp_hstate_count(); i++) {
 		const struct hp_hstate *h = hp_hstate_get(i);
-		unsigned long long tight = ~0ULL;
-		char path[2600], tight_path[2600] = "", cgp[1024], name[16], sz[32], fix[2700];
-		char buf[64];
 		unsigned long nr = 0;
 
-		cg_size_name(h->size, name, sizeof(name));
-		snprintf(cgp, sizeof(cgp), "%s", cg);
-		for (;;) {
-			unsigned long long v;
-			char *slash;
-
-			snprintf(path, sizeof(path), "%s%s%s/hugetlb.%s.%s", hp_sysfs_root, mnt,
-				 strcmp(cgp, "/") ? cgp : "", name, v1 ? "limit_in_bytes" : "max");
-			if (hp_sys_read_file(path, buf, sizeof(buf)) > 0 && strncmp(buf, "max", 3)) {
-				v = strtoull(buf, NULL, 10);
-				if (v < tight) {
-					tight = v;
-					snprintf(tight_path, sizeof(tight_path), "%s", path +
-						 strlen(hp_sysfs_root));
-				}
-			}
-			if (!strcmp(cgp, "/") || !cgp[0])
-				break;
-			slash = strrchr(cgp, '/');
-			if (slash == cgp)
-				cgp[1] = '\0';
-			else if (slash)
-				*slash = '\0';
-			else
-				break;
-		}
 		ctl_read(h, -1, "nr_hugepages", &nr);
-		ctl_size_str(h->size, sz, sizeof(sz));
-		/* v1 "unlimited" is LONG_MAX rounded down to the page size */
-		if (!tight_path[0] || tight >= (1ULL << 62))
-			continue;
-		snprintf(fix, sizeof(fix), "echo %s > %s", v1 ? "-1" : "max", tight_path);
-		if (tight < (unsigned long long)nr * h->size || tight == 0)
-			add(SEV_PROBLEM, "cgroup", fix, "the hugetlb cgroup %s limits %s pages to "
-			    "%llu MiB (%llu pages) though the pool has %lu: allocations beyond "
-			    "fail at fault time", v1 ? "(v1)" : "(v2)", sz, tight >> 20,
-			    tight / h->size, nr);
-		else
-			add(SEV_INFO, "cgroup", fix, "the hugetlb cgroup %s limits %s pages to "
-			    "%llu MiB", v1 ? "(v1)" : "(v2)", sz, tight >> 20);
+		if ((unsigned long long)nr * h->size > largest)
+			largest = (unsigned long long)nr * h->size;
+	}
+	shmmax = read_ull("/proc/sys/kernel/shmmax", &ok1);
+	shmall = read_ull("/proc/sys/kernel/shmall", &ok2);	/* in 4 KiB pages */
+	if (!ok1 || !ok2 || !largest)
+		return;
+	ctl_human(largest, mem, sizeof(mem));
+	if (shmmax < largest) {
+		snprintf(fix, sizeof(fix), "sysctl -w kernel.shmmax=%llu", largest);
+		add(SEV_INFO, "shm", fix, "kernel.shmmax (%llu bytes) is smaller than the largest "
+		    "pool (%s): a SysV segment with SHM_HUGETLB cannot use all of it", shmmax, mem);
+	} else if (shmall < largest / 4096) {
+		snprintf(fix, sizeof(fix), "sysctl -w kernel.shmall=%llu", largest / 4096);
+		add(SEV_INFO, "shm", fix, "kernel.shmall (%llu pages) is smaller than the largest "
+		    "pool (%s): SysV segments with SHM_HUGETLB cannot use all of it", shmall, mem);
+	} else {
+		add(SEV_OK, "shm", NULL, "kernel.shmmax and shmall allow SysV segments as large "
+		    "as the largest pool (%s)", mem);
 	}
 }
 
-static void check_cgroups(const struct ctl_mounts *ms)
+static void check_shm_group(void)
 {
-	char cg[1024];
-	size_t j;
+	bool ok;
+	unsigned long long gid = read_ull("/proc/sys/vm/hugetlb_shm_group", &ok);
 
-	for (j = 0; j < ms->n; j++) {
-		const struct ctl_mount *m = &ms->m[j];
-		char v[8];
+	if (!ok)
+		return;
+	/* shmget(SHM_HUGETLB) needs CAP_IPC_LOCK or this group; MAP_HUGETLB,
+	 * memfd and hugetlbfs files (what libhugepool uses) do not */
+	add(SEV_OK, "shm", gid ? NULL : "sysctl -w vm.hugetlb_shm_group=GID",
+	    "vm.hugetlb_shm_group is %llu: %s may use shmget(SHM_HUGETLB) without "
+	    "CAP_IPC_LOCK (libhugepool does not need it)", gid,
+	    gid ? "members of that group" : "only root");
+}
 
-		if (!strcmp(m->type, "cgroup") && ctl_opt_get(m->opts, "hugetlb", v, sizeof(v))) {
-			if (self_cgroup("hugetlb", cg, sizeof(cg)))
-				check_cg_dir(m->dir, cg, true);
-		} else if (!strcmp(m->type, "cgroup2") && self_cgroup(NULL, cg, sizeof(cg))) {
-			char path[1024], ctrl[512];
+/* hugeadm --recommended-min_free_kbytes: keep a few pageblocks free per zone
+ * so that the kernel can keep movable and unmovable allocations apart, and
+ * contiguous huge pages can still be found at runtime. */
+static void check_min_free(void)
+{
+	static char text[1 << 17];
+	char *p;
+	unsigned long long cur, memtotal_kb = 0, pb_kb, rec;
+	const struct hp_hstate *def = hp_default_hstate();
+	char fix[96];
+	int zones = 0;
+	bool ok;
 
-			snprintf(path, sizeof(path), "%s/cgroup.controllers", m->dir);
-			if (ctl_read_text(path, ctrl, sizeof(ctrl)) > 0 && strstr(ctrl, "hugetlb"))
-				check_cg_dir(m->dir, cg, false);
+	cur = read_ull("/proc/sys/vm/min_free_kbytes", &ok);
+	if (!ok || !def)
+		return;
+	if (ctl_read_text("/proc/zoneinfo", text, sizeof(text)) > 0) {
+		char *save = NULL, *line;
+		bool pending = false;
+
+		/* populated zones: "present N" > 0 after each "Node N, zone X" */
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *pres = strstr(line, "present ");
+
+			if (!strncmp(line, "Node ", 5))
+				pending = true;
+			else if (pending && pres) {
+				zones += strtoull(pres + 8, NULL, 10) > 0;
+				pending = false;
+			}
 		}
 	}
+	if (ctl_read_text("/proc/meminfo", text, sizeof(text)) > 0 &&
+	    (p = strstr(text, "MemTotal:")))
+		memtotal_kb = strtoull(p + 9, NULL, 10);
+	if (!zones || !memtotal_kb)
+		return;
+	pb_kb = def->size >> 10;	/* a pageblock is a default huge page */
+	rec = pb_kb * (unsigned long long)zones * 2 +
+	      pb_kb * (unsigned long long)zones * (unsigned long long)zones * 3;
+	if (rec > memtotal_kb / 20)
+		rec = memtotal_kb / 20;
+	snprintf(fix, sizeof(fix), "sysctl -w vm.min_free_kbytes=%llu", rec);
+	if (cur < rec)
+		add(SEV_INFO, "min_free", fix, "vm.min_free_kbytes is %llu; %llu (hugeadm's "
+		    "recommendation for %d zones) keeps memory less fragmented, so that huge "
+		    "pages can still be added at runtime", cur, rec, zones);
+	else
+		add(SEV_OK, "min_free", NULL, "vm.min_free_kbytes is %llu (at least the "
+		    "recommended %llu)", cur, rec);
 }
 
 /* ------------------------------------------------------------------------
@@ -409,12 +480,15 @@ static void check_thp(void)
 
 static void help(void)
 {
-	printf("Usage: hugepool-ctl explain [--json] [--all]\n\n"
+	printf("Usage: hugepool-ctl explain [--json] [--all] [--cgroup PATH]\n\n"
 	       "Explain what would stop huge pages from working here (no pages, 1G\n"
 	       "fragmentation, no hugetlbfs mount, RLIMIT_MEMLOCK for io_uring, hugetlb\n"
 	       "cgroup limits, THP) and print the command that fixes each.\n"
-	       "Exit status 1 if a problem or warning was found.\n\n"
+	       "Also: 1G pages at boot, SysV shm limits, hugetlb_shm_group, min_free_kbytes.\n"
+	       "Exit status 1 only if a problem stops huge pages (warnings and advice: 0).\n\n"
 	       "  -a, --all    also list the checks that passed\n"
+	       "  -c, --cgroup PATH  the hugetlb limits of that cgroup directory instead\n"
+	       "               of this process's\n"
 	       "  -j, --json   JSON: {\"findings\": [{\"severity\", \"check\", \"message\", \"fix\"}]}\n"
 	       "  -h, --help   this help\n");
 }
@@ -424,17 +498,20 @@ int cmd_explain(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "cgroup", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_mounts ms = { 0 };
+	const char *cgroup = NULL;
 	bool json = false, all = false;
-	int ch, i, bad = 0;
+	int ch, i, bad = 0, warn = 0;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":jah", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jac:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = true; break;
+		case 'c': cgroup = optarg; break;
 		case 'a': all = true; break;
 		case 'h': help(); return CTL_OK;
 		default: return ctl_getopt_error(ch, argv);
@@ -442,6 +519,13 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (optind < argc)
 		return ctl_usage_error("unexpected argument '%s'", argv[optind]);
+	if (cgroup) {
+		struct hp_cgroup_loc loc;
+		int r = ctl_cgroup_locs(cgroup, &loc, 1);
+
+		if (r < 0)
+			return -r;
+	}
 
 	if (ctl_hstates() <= 0) {
 		add(SEV_PROBLEM, "kernel", "use a kernel built with CONFIG_HUGETLBFS=y",
@@ -453,15 +537,22 @@ int cmd_explain(int argc, char **argv)
 			add(SEV_WARN, "mount", NULL, "cannot read /proc/mounts");
 		check_mounts(&ms);
 		check_memlock();
-		check_cgroups(&ms);
+		check_cgroups(cgroup);
+		check_shm();
+		check_shm_group();
+		check_min_free();
 		check_thp();
 		ctl_mounts_free(&ms);
 	}
 
-	for (i = 0; i < nfindings; i++)
-		bad += findings[i].sev >= SEV_WARN;
+	/* exit 1 only for what stops huge pages; warnings and advice are
+	 * printed, but a healthy machine with remarks exits 0 */
+	for (i = 0; i < nfindings; i++) {
+		bad += findings[i].sev == SEV_PROBLEM;
+		warn += findings[i].sev == SEV_WARN;
+	}
 	if (json) {
-		printf("{\"problems\":%d,\"findings\":[", bad);
+		printf("{\"problems\":%d,\"warnings\":%d,\"findings\":[", bad, warn);
 		for (i = 0; i < nfindings; i++) {
 			printf("%s{\"severity\":\"%s\",\"check\":", i ? "," : "",
 			       sev_names[findings[i].sev]);
@@ -489,6 +580,9 @@ int cmd_explain(int argc, char **argv)
 		if (!bad)
 			printf("no problems found: huge pages should work here%s\n",
 			       all ? "" : " (--all lists what was checked)");
+		else
+			printf("%d problem%s stop%s huge pages here\n", bad, bad == 1 ? "" : "s",
+			       bad == 1 ? "s" : "");
 	}
 	return fflush(stdout) ? CTL_FAIL : bad ? CTL_FAIL : CTL_OK;
 }

@@ -13,13 +13,14 @@
 static void mount_help(void)
 {
 	printf("Usage: hugepool-ctl mount DIR --pagesize SIZE [--size S] [--min-size S]\n"
-	       "                          [--uid U] [--gid G] [--mode M] [--mkdir] [--dry-run]\n\n"
+	       "                          [--nr-inodes N] [--uid U] [--gid G] [--mode M] [--mkdir] [--dry-run]\n\n"
 	       "Mount hugetlbfs on DIR for pages of SIZE (mount(2), nodev,nosuid).\n\n"
 	       "  -p, --pagesize SIZE  huge page size of the mount: 2M, 1G (required)\n"
 	       "  -s, --size S         cap on the memory of all files there (1G, or a\n"
 	       "                       percentage of the pool: 50%%)\n"
 	       "  -m, --min-size S     memory reserved for the mount at mount time; the\n"
 	       "                       mount fails if the pool cannot provide it\n"
+	       "  -i, --nr-inodes N    most files (inodes) the mount may have (1M = 1048576)\n"
 	       "  -u, --uid U          owner of the mount's root (name or number)\n"
 	       "  -g, --gid G          group (name or number)\n"
 	       "  -M, --mode M         permissions of the root, octal (0770)\n"
@@ -35,6 +36,7 @@ int cmd_mount(int argc, char **argv)
 		{ "page-size", required_argument, NULL, 'p' },
 		{ "size", required_argument, NULL, 's' },
 		{ "min-size", required_argument, NULL, 'm' },
+		{ "nr-inodes", required_argument, NULL, 'i' },
 		{ "uid", required_argument, NULL, 'u' },
 		{ "gid", required_argument, NULL, 'g' },
 		{ "mode", required_argument, NULL, 'M' },
@@ -43,13 +45,15 @@ int cmd_mount(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ps = NULL, *size = NULL, *min = NULL, *uid = NULL, *gid = NULL, *mode = NULL;
+	const char *ps = NULL, *size = NULL, *min = NULL, *uid = NULL, *gid = NULL, *mode = NULL,
+		   *inodes = NULL;
 	struct ctl_mount_req r = { 0 };
 	int ch, status = CTL_USAGE;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":p:s:m:u:g:M:dh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:s:m:i:u:g:M:dh", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'i': inodes = optarg; break;
 		case 'p': ps = optarg; break;
 		case 's': size = optarg; break;
 		case 'm': min = optarg; break;
@@ -80,6 +84,8 @@ int cmd_mount(int argc, char **argv)
 	if (r.size[0] && r.min_size[0] && !strchr(r.size, '%') && !strchr(r.min_size, '%') &&
 	    strtoull(r.min_size, NULL, 10) > strtoull(r.size, NULL, 10))
 		return ctl_error(CTL_USAGE, "--min-size %s is larger than --size %s", min, size);
+	if (inodes && ctl_parse_inodes(inodes, "--nr-inodes", r.nr_inodes, sizeof(r.nr_inodes)))
+		return CTL_USAGE;
 	if (uid && ctl_parse_uid(uid, &r.uid))
 		return CTL_USAGE;
 	if (gid && ctl_parse_gid(gid, &r.gid))
@@ -89,7 +95,12 @@ int cmd_mount(int argc, char **argv)
 	r.has_uid = uid != NULL;
 	r.has_gid = gid != NULL;
 	r.has_mode = mode != NULL;
-	return ctl_do_mount(&r);
+	status = ctl_do_mount(&r);
+	/* a directory --mkdir made is removed when the mount fails */
+	if (status)
+		ctl_undo_all();
+	ctl_undo_forget();
+	return status;
 }
 
 static void umount_help(void)

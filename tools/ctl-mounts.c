@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Next space-separated field of line, unescaped in place. */
 static char *next_field(char **cursor)
@@ -166,6 +167,8 @@ static void build_opts(const struct ctl_mount_req *r, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, ",size=%s", r->size);
 	if (r->min_size[0] && off < len)
 		off += (size_t)snprintf(buf + off, len - off, ",min_size=%s", r->min_size);
+	if (r->nr_inodes[0] && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ",nr_inodes=%s", r->nr_inodes);
 	if (r->has_uid && off < len)
 		off += (size_t)snprintf(buf + off, len - off, ",uid=%u", (unsigned int)r->uid);
 	if (r->has_gid && off < len)
@@ -202,6 +205,11 @@ static bool same_mount(const struct ctl_mount *m, const struct ctl_mount_req *r,
 			return false;
 		}
 	}
+	if (r->nr_inodes[0] && (!ctl_opt_get(m->opts, "nr_inodes", v, sizeof(v)) ||
+				strcmp(v, r->nr_inodes))) {
+		snprintf(why, len, "nr_inodes differs");
+		return false;
+	}
 	/* the kernel omits uid=0, gid=0 and mode=755 */
 	if (r->has_uid && (ctl_opt_get(m->opts, "uid", v, sizeof(v)) ?
 			   (hp_parse_ulong(v, &ul) || ul != r->uid) : r->uid != 0)) {
@@ -226,6 +234,8 @@ static bool same_mount(const struct ctl_mount *m, const struct ctl_mount_req *r,
 	return true;
 }
 
+/* mkdir -p that remembers each directory it made (ctl-undo.c), so that a
+ * failed mount removes them again */
 static int mkdir_p(const char *dir)
 {
 	char buf[PATH_MAX];
@@ -238,11 +248,160 @@ static int mkdir_p(const char *dir)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
+		/* only what did not exist is remembered for removal: never a
+		 * directory that was there before (even if mkdir says 0) */
+		if (access(buf, F_OK) == 0) {
+			buf[i] = dir[i];
+			continue;
+		}
+		if (mkdir(buf, 0755)) {
+			if (errno != EEXIST)
+				return -errno;
+		} else {
+			ctl_undo_dir(buf);
+		}
 		buf[i] = dir[i];
 	}
 	return 0;
+}
+
+/* The deepest existing ancestor of a missing dir (where mkdir -p starts). */
+static int existing_parent(const char *dir, char *out, size_t len)
+{
+	struct stat st;
+	char *slash;
+
+	if (strlen(dir) >= len)
+		return -ENAMETOOLONG;
+	strcpy(out, dir);
+	for (;;) {
+		slash = strrchr(out, '/');
+		if (!slash) {
+			strcpy(out, ".");
+			break;
+		}
+		if (slash == out)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (!stat(out, &st) || errno != ENOENT || slash == out)
+			break;
+	}
+	return 0;
+}
+
+/* min_size in pages for a mount of r when the pool of its size has
+ * persistent pages: a percentage is of the pool (hugetlbfs_size_to_hpages
+ * takes it of max_huge_pages). */
+static unsigned long min_pages(const struct ctl_mount_req *r, unsigned long persistent)
+{
+	unsigned long long v = strtoull(r->min_size, NULL, 10);
+
+	if (!r->min_size[0])
+		return 0;
+	if (strchr(r->min_size, '%'))
+		return (unsigned long)(v * persistent / 100);
+	return (unsigned long)(v / r->h->size);
+}
+
+int ctl_mount_check(const struct ctl_mount_req *r, const struct ctl_pool_plan *plan,
+		    unsigned long *claimed)
+{
+	const char *w = r->where ? r->where : "";
+	char real[PATH_MAX], parent[PATH_MAX], why[64], sz[32];
+	struct ctl_mounts ms;
+	const struct ctl_mount *cur;
+	struct stat st;
+	bool missing = false;
+	int ret;
+
+	if (stat(r->dir, &st)) {
+		if (errno != ENOENT)
+			return ctl_error(CTL_FAIL, "%smount point %s: %s", w, r->dir, strerror(errno));
+		if (!r->mkdir)
+			return ctl_error(CTL_FAIL, "%smount point %s does not exist "
+					 "(create it, or use --mkdir)", w, r->dir);
+		missing = true;
+		ret = existing_parent(r->dir, parent, sizeof(parent));
+		if (ret)
+			return ctl_error_errno(ret, "cannot create mount point", r->dir);
+		if (stat(parent, &st))
+			return ctl_error(CTL_FAIL, "%scannot create mount point %s: %s: %s", w,
+					 r->dir, parent, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return ctl_error(CTL_FAIL, "%scannot create mount point %s: %s is not a "
+					 "directory", w, r->dir, parent);
+		if (access(parent, W_OK))
+			return ctl_error_errno(-errno, "cannot create mount point", r->dir);
+	} else if (!S_ISDIR(st.st_mode)) {
+		return ctl_error(CTL_FAIL, "%smount point %s is not a directory", w, r->dir);
+	}
+	if (!missing) {
+		if (!realpath(r->dir, real))
+			return ctl_error(CTL_FAIL, "%smount point %s: %s", w, r->dir,
+					 strerror(errno));
+		ret = ctl_mounts_read(&ms);
+		if (ret)
+			return ctl_error(CTL_FAIL, "cannot read /proc/mounts: %s", strerror(-ret));
+		cur = ctl_mount_find(&ms, real);
+		if (cur) {
+			bool same = same_mount(cur, r, why, sizeof(why));
+
+			if (same && r->idempotent) {
+				ctl_mounts_free(&ms);
+				return CTL_OK;	/* nothing to do, nothing to check */
+			}
+			ret = ctl_error(CTL_FAIL, "%s%s is already a hugetlbfs mount (%s)%s%s; "
+					"unmount it first", w, real, cur->opts,
+					same ? "" : ": ", same ? "" : why);
+			ctl_mounts_free(&ms);
+			return ret;
+		}
+		ctl_mounts_free(&ms);
+	} else {
+		snprintf(real, sizeof(real), "%s", r->dir);
+	}
+	if (!ctl_can_mount())
+		return ctl_error(CTL_FAIL, "%smount %s: %s (this needs root: CAP_SYS_ADMIN)",
+				 w, real, strerror(EPERM));
+	if (r->min_size[0]) {
+		unsigned long fr = 0, rs = 0, nr = 0, surplus = 0, over = 0, persistent;
+		unsigned long want, have, room;
+		long delta = plan ? plan->delta : 0;
+
+		if (ctl_read(r->h, -1, "free_hugepages", &fr) ||
+		    ctl_read(r->h, -1, "resv_hugepages", &rs) ||
+		    ctl_read(r->h, -1, "nr_hugepages", &nr) ||
+		    ctl_read(r->h, -1, "surplus_hugepages", &surplus))
+			return ctl_error(CTL_FAIL, "%scannot read the pool's counters", w);
+		(void)ctl_read(r->h, -1, "nr_overcommit_hugepages", &over);
+		if (plan && plan->set_over)
+			over = plan->over;
+		persistent = nr - (surplus < nr ? surplus : nr);
+		if (delta < 0 && (unsigned long)-delta > persistent)
+			delta = -(long)persistent;
+		want = min_pages(r, (unsigned long)((long)persistent + delta));
+		have = fr > rs ? fr - rs : 0;
+		if (delta < 0)
+			have = have > (unsigned long)-delta ? have - (unsigned long)-delta : 0;
+		else
+			have += (unsigned long)delta;
+		/* the reservation can also take surplus pages, if overcommit
+		 * allows and memory is there: only more than that is sure
+		 * to fail */
+		room = over > surplus ? over - surplus : 0;
+		if (want + (claimed ? *claimed : 0) > have + room) {
+			ctl_size_str(r->h->size, sz, sizeof(sz));
+			return ctl_error(CTL_FAIL, "%smount %s: min_size=%s (%lu pages) cannot be "
+					 "reserved: %lu %s pages %s free and unreserved%s", w, real,
+					 r->min_size, want, have, sz, delta || plan ? "would be" : "are",
+					 claimed && *claimed ? " (less what mounts before this "
+					 "one reserve)" : "");
+		}
+		if (claimed)
+			*claimed += want;
+	}
+	return CTL_OK;
 }
 
 int ctl_do_mount(const struct ctl_mount_req *r)
@@ -250,47 +409,40 @@ int ctl_do_mount(const struct ctl_mount_req *r)
 	const char *w = r->where ? r->where : "";
 	struct ctl_mounts ms;
 	const struct ctl_mount *cur;
-	char real[PATH_MAX], opts[256], why[64], sz[32];
+	char real[PATH_MAX], opts[256], sz[32];
 	struct stat st;
+	bool missing;
 	int ret;
 
+	/* the same checks as the dry run, against the pools as they are now
+	 * (apply has resized them already) */
+	if (!(r->dry_run && r->checked)) {
+		ret = ctl_mount_check(r, NULL, NULL);
+		if (ret)
+			return ret;
+	}
 	build_opts(r, opts, sizeof(opts));
-	if (stat(r->dir, &st)) {
-		if (errno != ENOENT)
-			return ctl_error(CTL_FAIL, "%smount point %s: %s", w, r->dir, strerror(errno));
-		if (!r->mkdir)
-			return ctl_error(CTL_FAIL, "%smount point %s does not exist "
-					 "(create it, or use --mkdir)", w, r->dir);
-		if (r->dry_run) {
-			printf("%swould create %s and mount hugetlbfs there with %s\n", w, r->dir, opts);
-			return CTL_OK;
-		}
+	missing = stat(r->dir, &st) != 0;
+	if (missing && r->dry_run) {
+		printf("%swould create %s and mount hugetlbfs there with %s\n", w, r->dir, opts);
+		return CTL_OK;
+	}
+	if (missing) {
 		ret = mkdir_p(r->dir);
 		if (ret)
 			return ctl_error_errno(ret, "cannot create mount point", r->dir);
-	} else if (!S_ISDIR(st.st_mode)) {
-		return ctl_error(CTL_FAIL, "%smount point %s is not a directory", w, r->dir);
 	}
 	if (!realpath(r->dir, real))
 		return ctl_error(CTL_FAIL, "%smount point %s: %s", w, r->dir, strerror(errno));
-
 	ret = ctl_mounts_read(&ms);
 	if (ret)
 		return ctl_error(CTL_FAIL, "cannot read /proc/mounts: %s", strerror(-ret));
 	cur = ctl_mount_find(&ms, real);
 	if (cur) {
-		bool same = same_mount(cur, r, why, sizeof(why));
-
-		if (same && r->idempotent) {
-			printf("%shugetlbfs already mounted on %s (%s)\n", w, real, cur->opts);
-			ctl_mounts_free(&ms);
-			return CTL_OK;
-		}
-		ret = ctl_error(CTL_FAIL, "%s%s is already a hugetlbfs mount (%s)%s%s; "
-				"unmount it first", w, real, cur->opts,
-				same ? "" : ": ", same ? "" : why);
+		/* ctl_mount_check let it through: identical, and idempotent */
+		printf("%shugetlbfs already mounted on %s (%s)\n", w, real, cur->opts);
 		ctl_mounts_free(&ms);
-		return ret;
+		return CTL_OK;
 	}
 	ctl_mounts_free(&ms);
 	if (r->dry_run) {
@@ -316,6 +468,7 @@ int ctl_do_mount(const struct ctl_mount_req *r)
 		}
 		return ctl_error(CTL_FAIL, "%smount %s with %s: %s", w, real, opts, strerror(e));
 	}
+	ctl_undo_mount(real);
 	printf("%smounted hugetlbfs on %s with %s\n", w, real, opts);
 	return CTL_OK;
 }

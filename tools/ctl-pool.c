@@ -107,6 +107,7 @@ static int set_count(const struct ctl_pool_change *c, const char *lbl)
 		       cur, (long)c->count - (long)cur, dry_hint(path));
 		return CTL_OK;
 	}
+	ctl_undo_count(c->h, c->node, cur);
 	for (;;) {
 		ret = ctl_write(c->h, c->node, "nr_hugepages", c->count);
 		if (ret) {
@@ -164,6 +165,56 @@ static int set_count(const struct ctl_pool_change *c, const char *lbl)
 	return CTL_OK;
 }
 
+static int over_refused(const char *lbl, const char *sz)
+{
+	return ctl_error(CTL_FAIL, "%s: the kernel refuses overcommit for %s pages "
+			 "(gigantic pages cannot be surplus on this kernel); "
+			 "reserve them with nr_hugepages instead", lbl, sz);
+}
+
+/*
+ * Everything about one pool change that can be known without changing
+ * anything, with the message and status the real run would fail with:
+ * - write access to each file that would change;
+ * - whether the kernel takes nr_overcommit_hugepages for this size at
+ *   all: it refuses every write for gigantic pages (-EINVAL) before
+ *   looking at the value, so writing the value it already has asks
+ *   without changing anything.
+ */
+int ctl_pool_check(const struct ctl_pool_change *c)
+{
+	char lbl[128], path[512], sz[32];
+	unsigned long cur;
+	int ret;
+
+	label(c, lbl, sizeof(lbl));
+	ctl_size_str(c->h->size, sz, sizeof(sz));
+	if (c->set_count) {
+		ret = ctl_persistent(c->h, c->node, &cur);
+		ctl_path(c->h, c->node, "nr_hugepages", path, sizeof(path));
+		if (ret)
+			return ctl_error_errno(ret, "cannot read", path);
+		if (cur != c->count && access(path, W_OK) && errno != ENOENT)
+			return ctl_error_errno(-errno, "cannot write", path);
+	}
+	if (c->set_over) {
+		ctl_path(c->h, -1, "nr_overcommit_hugepages", path, sizeof(path));
+		ret = ctl_read(c->h, -1, "nr_overcommit_hugepages", &cur);
+		if (ret)
+			return ctl_error_errno(ret, "cannot read", path);
+		if (cur != c->over) {
+			if (access(path, W_OK))
+				return ctl_error_errno(-errno, "cannot write", path);
+			ret = ctl_write(c->h, -1, "nr_overcommit_hugepages", cur);
+			if (ret == -EINVAL)
+				return over_refused(lbl, sz);
+			if (ret)
+				return ctl_error_errno(ret, "cannot write", path);
+		}
+	}
+	return CTL_OK;
+}
+
 static int set_overcommit(const struct ctl_pool_change *c, const char *lbl)
 {
 	unsigned long cur, got;
@@ -183,12 +234,11 @@ static int set_overcommit(const struct ctl_pool_change *c, const char *lbl)
 		       dry_hint(path));
 		return CTL_OK;
 	}
+	ctl_undo_over(c->h, cur);
 	ret = ctl_write(c->h, -1, "nr_overcommit_hugepages", c->over);
 	ctl_size_str(c->h->size, sz, sizeof(sz));
-	if (ret == -EINVAL && c->h->size >= (1UL << 30))
-		return ctl_error(CTL_FAIL, "%s: the kernel refuses overcommit for %s pages "
-				 "(gigantic pages cannot be surplus on this kernel); "
-				 "reserve them with nr_hugepages instead", lbl, sz);
+	if (ret == -EINVAL)
+		return over_refused(lbl, sz);
 	if (ret)
 		return ctl_error_errno(ret, "cannot write", path);
 	ret = ctl_read(c->h, -1, "nr_overcommit_hugepages", &got);

@@ -193,6 +193,27 @@ struct run_env {
 	const char *name, *value;
 };
 
+/* w as one shell word: as it is when it holds only characters no shell
+ * treats specially, else in single quotes (a quote as '\'') */
+static void print_shell_word(const char *w)
+{
+	const char *c;
+
+	if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789_@%+=:,./-") == strlen(w)) {
+		fputs(w, stdout);
+		return;
+	}
+	putchar('\'');
+	for (c = w; *c; c++) {
+		if (*c == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*c);
+	}
+	putchar('\'');
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -312,11 +333,19 @@ int cmd_run(int argc, char **argv)
 		return ctl_error(CTL_FAIL, "setenv LD_PRELOAD: %s", strerror(-ret));
 
 	if (dry) {
-		for (i = 0; i < nenv; i++)
-			printf("%s=%s ", env[i].name, env[i].value);
-		printf("LD_PRELOAD=%s", getenv("LD_PRELOAD"));
-		for (i = (size_t)optind; i < (size_t)argc; i++)
-			printf(" %s", argv[i]);
+		/* a line that can be pasted into a shell: every word quoted
+		 * where it needs to be */
+		for (i = 0; i < nenv; i++) {
+			printf("%s=", env[i].name);
+			print_shell_word(env[i].value);
+			printf(" ");
+		}
+		printf("LD_PRELOAD=");
+		print_shell_word(getenv("LD_PRELOAD"));
+		for (i = (size_t)optind; i < (size_t)argc; i++) {
+			printf(" ");
+			print_shell_word(argv[i]);
+		}
 		printf("\n");
 		return CTL_OK;
 	}

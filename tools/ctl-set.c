@@ -100,5 +100,19 @@ int cmd_set(int argc, char **argv)
 			return CTL_USAGE;
 		c.set_over = true;
 	}
-	return ctl_pool_apply(&c);
+	/* all that can be known, before the first write: the kernel's
+	 * refusal of overcommit for gigantic pages must not come after
+	 * nr_hugepages was raised */
+	status = ctl_pool_check(&c);
+	if (status)
+		return status;
+	status = ctl_pool_apply(&c);
+	/* a pool that came out short stays as the kernel left it (the
+	 * message says how many pages there are, and --retry can finish
+	 * the job); any other failure puts back what was changed */
+	if (status && c.set_over &&
+	    (ctl_read(c.h, -1, "nr_overcommit_hugepages", &ul) || ul != c.over))
+		ctl_undo_all();
+	ctl_undo_forget();
+	return status;
 }

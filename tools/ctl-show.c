@@ -10,6 +10,7 @@
 #include "ctl.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <string.h>
 
 /* sysfs files shown, in this order; a per-node directory has only
@@ -47,6 +48,108 @@ static void col(const struct counters *c, int i)
 		printf(" %10lu", c->v[i]);
 	else
 		printf(" %10s", "-");
+}
+
+static struct hp_cgroup_loc cg_locs[2];
+static int cg_n;
+
+static void human_lim(unsigned long long v, char *buf, size_t len)
+{
+	if (v == ULLONG_MAX)
+		snprintf(buf, len, "max");
+	else
+		ctl_human(v, buf, len);
+}
+
+/* The hugetlb cgroup of this process (v1 and/or v2) or --cgroup PATH:
+ * its own limits, usage and refusals per size, and the room along its
+ * ancestors. */
+static void print_cgroups_text(const struct hp_hstate *only)
+{
+	int n, i;
+
+	printf("\nhugetlb cgroup:\n");
+	if (!cg_n)
+		printf("  none (no hugetlb controller for this process: no cgroup limit)\n");
+	for (n = 0; n < cg_n; n++) {
+		printf("  %s (v%d)\n", ctl_cgroup_name(&cg_locs[n]), cg_locs[n].version);
+		printf("    %-5s %9s %9s %9s %9s %9s %9s\n", "SIZE", "MAX", "CURRENT", "RSVD.MAX",
+		       "RSVD.CUR", "EVENTS", "ROOM");
+		for (i = 0; i < hp_hstate_count(); i++) {
+			const struct hp_hstate *h = hp_hstate_get(i);
+			struct ctl_cg_size cs;
+			char sz[32], a[32], b[32], c[32], d[32], room[32];
+
+			if (only && h != only)
+				continue;
+			ctl_cgroup_size(&cg_locs[n], h, &cs);
+			ctl_size_str(h->size, sz, sizeof(sz));
+			if (!cs.has_own) {
+				printf("    %-5s (not charged in this group)\n", sz);
+				continue;
+			}
+			human_lim(cs.own.limit, a, sizeof(a));
+			ctl_human(cs.own.usage, b, sizeof(b));
+			if (cs.own.has_rsvd) {
+				human_lim(cs.own.rsvd_limit, c, sizeof(c));
+				ctl_human(cs.own.rsvd_usage, d, sizeof(d));
+			} else {
+				strcpy(c, "-");
+				strcpy(d, "-");
+			}
+			if (cs.room == LONG_MAX)
+				strcpy(room, "unlimited");
+			else
+				snprintf(room, sizeof(room), "%ld", cs.room);
+			printf("    %-5s %9s %9s %9s %9s %9llu %9s\n", sz, a, b, c, d,
+			       cs.own.events_max, room);
+		}
+	}
+	if (cg_n)
+		printf("  (ROOM: pages the group and its ancestors still allow)\n");
+}
+
+static void print_cgroups_json(const struct hp_hstate *only)
+{
+	int n, i;
+	bool first;
+
+	printf(",\"cgroups\":[");
+	for (n = 0; n < cg_n; n++) {
+		printf("%s{\"version\":%d,\"path\":", n ? "," : "", cg_locs[n].version);
+		json_str(stdout, ctl_cgroup_name(&cg_locs[n]));
+		printf(",\"sizes\":[");
+		first = true;
+		for (i = 0; i < hp_hstate_count(); i++) {
+			const struct hp_hstate *h = hp_hstate_get(i);
+			struct ctl_cg_size cs;
+
+			if (only && h != only)
+				continue;
+			ctl_cgroup_size(&cg_locs[n], h, &cs);
+			if (!cs.has_own)
+				continue;
+#define J(k, v) (v == ULLONG_MAX ? printf(",\"" k "\":null") : printf(",\"" k "\":%llu", v))
+			printf("%s{\"page_size\":%zu", first ? "" : ",", h->size);
+			J("max", cs.own.limit);
+			J("current", cs.own.usage);
+			if (cs.own.has_rsvd) {
+				J("rsvd_max", cs.own.rsvd_limit);
+				J("rsvd_current", cs.own.rsvd_usage);
+			}
+			if (cs.own.has_events)
+				printf(",\"events_max\":%llu", cs.own.events_max);
+			J("effective_max", cs.limit);
+#undef J
+			if (cs.room == LONG_MAX)
+				printf(",\"room_pages\":null}");
+			else
+				printf(",\"room_pages\":%ld}", cs.room);
+			first = false;
+		}
+		printf("]}");
+	}
+	printf("]");
 }
 
 static void print_table(const struct hp_hstate *only, const struct ctl_mounts *ms)
@@ -113,6 +216,8 @@ static void print_table(const struct hp_hstate *only, const struct ctl_mounts *m
 	if (!k)
 		printf("  none\n");
 
+	print_cgroups_text(only);
+
 	printf("\ntransparent huge pages:");
 	ctl_bracketed("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
 	printf(" enabled=%s", thp[0] ? thp : "unavailable");
@@ -122,6 +227,9 @@ static void print_table(const struct hp_hstate *only, const struct ctl_mounts *m
 	ctl_bracketed("/sys/kernel/mm/transparent_hugepage/shmem_enabled", thp, sizeof(thp));
 	if (thp[0])
 		printf(" shmem_enabled=%s", thp);
+	if (ctl_read_text("/sys/kernel/mm/transparent_hugepage/khugepaged/defrag", thp,
+			  sizeof(thp)) > 0)
+		printf(" khugepaged/defrag=%c", thp[0]);
 	printf("\n");
 }
 
@@ -213,7 +321,9 @@ static void print_json(const struct hp_hstate *only, const struct ctl_mounts *ms
 		printf("}");
 		first = false;
 	}
-	printf("],\"transparent_hugepage\":{");
+	printf("]");
+	print_cgroups_json(only);
+	printf(",\"transparent_hugepage\":{");
 	json_thp("enabled", "enabled", true);
 	json_thp("defrag", "defrag", false);
 	json_thp("shmem_enabled", "shmem_enabled", false);
@@ -222,11 +332,16 @@ static void print_json(const struct hp_hstate *only, const struct ctl_mounts *ms
 
 static void help(void)
 {
-	printf("Usage: hugepool-ctl show [--json] [--size SIZE]\n\n"
+	printf("Usage: hugepool-ctl show [--json | --format FORMAT] [--size SIZE]\n"
+	       "                         [--cgroup PATH]\n\n"
 	       "Show the kernel's huge page pools per size, in total and per NUMA node,\n"
-	       "with the minimum/current/maximum view, the hugetlbfs mounts and the\n"
-	       "transparent huge page mode.\n\n"
+	       "with the minimum/current/maximum view, the hugetlbfs mounts, the hugetlb\n"
+	       "cgroup limits and usage of this process (v1 and v2) and the transparent\n"
+	       "huge page mode.\n\n"
 	       "  -j, --json         JSON, with the sysfs file names as keys\n"
+	       "  -f, --format F     text, json, openmetrics (a scrape), or prometheus\n"
+	       "                     (node_exporter's textfile collector)\n"
+	       "  -c, --cgroup PATH  the hugetlb limits of that cgroup directory\n"
 	       "  -s, --size SIZE    only this page size\n"
 	       "  -h, --help         this help\n");
 }
@@ -236,19 +351,25 @@ int cmd_show(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "size", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "cgroup", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct hp_hstate *only = NULL;
-	const char *size = NULL;
+	const char *size = NULL, *cgroup = NULL;
 	struct ctl_mounts ms;
-	bool json = false;
-	int ch, status = CTL_USAGE, ret;
+	int ch, status = CTL_USAGE, ret, fmt = CTL_FMT_TEXT;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":js:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":js:f:c:h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'j': json = true; break;
+		case 'j': fmt = CTL_FMT_JSON; break;
+		case 'f':
+			if (ctl_metrics_format(optarg, &fmt))
+				return CTL_USAGE;
+			break;
+		case 'c': cgroup = optarg; break;
 		case 's': size = optarg; break;
 		case 'h': help(); return CTL_OK;
 		default: return ctl_getopt_error(ch, argv);
@@ -270,7 +391,14 @@ int cmd_show(int argc, char **argv)
 		ms.m = NULL;
 		ms.n = 0;
 	}
-	if (json)
+	cg_n = ctl_cgroup_locs(cgroup, cg_locs, 2);
+	if (cg_n < 0) {
+		ctl_mounts_free(&ms);
+		return -cg_n;
+	}
+	if (fmt == CTL_FMT_OPENMETRICS || fmt == CTL_FMT_PROMETHEUS)
+		ret = ctl_om_show(only, &ms, cg_locs, cg_n);
+	else if (fmt == CTL_FMT_JSON)
 		print_json(only, &ms);
 	else
 		print_table(only, &ms);

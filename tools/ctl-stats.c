@@ -336,13 +336,15 @@ static void print_table_proc(const struct proc_pub *p)
 
 static void help(void)
 {
-	printf("Usage: hugepool-ctl stats [PID] [--json]\n\n"
+	printf("Usage: hugepool-ctl stats [PID] [--json | --format FORMAT]\n\n"
 	       "Show the live pool counters of running processes that use libhugepool\n"
 	       "(all of them, or PID), read from the files they publish in\n"
 	       "%s/%s<uid>/%s<pid>. root sees every user's processes, a user their own.\n"
 	       "Files left by processes that died are removed.\n\n"
 	       "  -j, --json   JSON: for PID, the object {\"pid\", \"comm\", \"pools\": [...]};\n"
 	       "               otherwise {\"processes\": [those objects]}\n"
+	       "  -f, --format F  text, json, openmetrics or prometheus (metrics with\n"
+	       "               labels pid, comm, pool, size, node)\n"
 	       "  -h, --help   this help\n", HP_PUB_DIR, HP_PUB_DIR_PREFIX, HP_PUB_PREFIX);
 }
 
@@ -403,12 +405,20 @@ static int open_user_dir(int bfd, const char *name, uid_t uid)
 
 struct out_state {
 	bool json, first;
+	int fmt;			/* CTL_FMT_* */
 	int shown;
 };
 
 static void show(struct out_state *o, struct proc_pub *p)
 {
-	if (o->json) {
+	if (o->fmt >= CTL_FMT_OPENMETRICS) {
+		struct hp_pub_record r;
+		unsigned int i;
+
+		for (i = 0; i < p->h.nr_slots; i++)
+			if (!read_slot(p, i, &r))
+				ctl_om_stats_record(p->pid, p->comm, &r);
+	} else if (o->json) {
 		if (!o->first)
 			printf(",");
 		print_json_proc(p);
@@ -456,11 +466,12 @@ int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, 'f' },	/* ctl-openmetrics.c */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *base = pub_base();
-	struct out_state o = { .first = true };
+	struct out_state o = { .first = true, .fmt = CTL_FMT_TEXT };
 	uid_t me = geteuid();
 	char dname[64];
 	unsigned long ul;
@@ -468,9 +479,14 @@ int cmd_stats(int argc, char **argv)
 	int ch, bfd;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jf:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': o.json = true; break;
+		case 'f':
+			if (ctl_metrics_format(optarg, &o.fmt))
+				return CTL_USAGE;
+			o.json = o.fmt == CTL_FMT_JSON;
+			break;
 		case 'h': help(); return CTL_OK;
 		default: return ctl_getopt_error(ch, argv);
 		}
@@ -534,6 +550,11 @@ int cmd_stats(int argc, char **argv)
 					 "not use libhugepool, has no pool yet, runs with "
 					 "HUGEPOOL_PUBLISH=0, is setuid/setgid, or is another "
 					 "user's)", (int)only);
+		if (o.fmt >= CTL_FMT_OPENMETRICS) {
+			show(&o, &p);
+			close_pub(&p);
+			return ctl_om_stats_end();
+		}
 		if (o.json) {
 			print_json_proc(&p);
 			printf("\n");
@@ -545,7 +566,9 @@ int cmd_stats(int argc, char **argv)
 		return fflush(stdout) ? CTL_FAIL : CTL_OK;
 	}
 
-	if (o.json)
+	if (o.fmt >= CTL_FMT_OPENMETRICS)
+		;	/* families and samples, then one end */
+	else if (o.json)
 		printf("{\"processes\":[");
 	else
 		print_table_head();
@@ -588,6 +611,8 @@ int cmd_stats(int argc, char **argv)
 	}
 	if (bfd >= 0)
 		close(bfd);
+	if (o.fmt >= CTL_FMT_OPENMETRICS)
+		return ctl_om_stats_end();
 	if (o.json)
 		printf("]}\n");
 	else if (!o.shown)

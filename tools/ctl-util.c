@@ -295,6 +295,43 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+/* hp_parse_size, plus a decimal point: "1.5G" is 1610612736 bytes, which
+ * is exactly 768 2M pages; "1.3M" is not a whole number of bytes' worth
+ * of anything useful and is refused by the caller's page check. Only with
+ * a unit: a page count has no fraction. */
+int ctl_parse_bytes(const char *s, size_t *out)
+{
+	const char *dot = strchr(s, '.');
+	char buf[64];
+	size_t ip, fl, i, div = 1, v;
+	int ret;
+
+	if (!dot)
+		return hp_parse_size(s, out);
+	ip = (size_t)(dot - s);
+	for (fl = 0; dot[1 + fl] >= '0' && dot[1 + fl] <= '9'; fl++)
+		;
+	/* digits on both sides, a unit after, at most 9 decimals */
+	if (!ip || !fl || fl > 9 || !dot[1 + fl] || ip + strlen(dot + 1) >= sizeof(buf))
+		return -EINVAL;
+	for (i = 0; i < ip; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+	memcpy(buf, s, ip);
+	strcpy(buf + ip, dot + 1);	/* "1.5G" -> "15G" */
+	ret = hp_parse_size(buf, &v);
+	if (ret)
+		return ret;
+	if (v == 0 && strspn(buf, "0") == ip + fl)
+		return -EINVAL;		/* no unit parsed: "1.5" */
+	for (i = 0; i < fl; i++)
+		div *= 10;
+	if (v % div)
+		return -EINVAL;		/* not a whole number of bytes */
+	*out = v / div;
+	return 0;
+}
+
 int ctl_parse_count(const char *s, const struct hp_hstate *h, const char *what,
 		    struct ctl_count *out)
 {
@@ -316,7 +353,7 @@ int ctl_parse_count(const char *s, const struct hp_hstate *h, const char *what,
 		out->pages = v;
 		return 0;
 	}
-	ret = hp_parse_size(num, &bytes);
+	ret = ctl_parse_bytes(num, &bytes);
 	if (ret == -ERANGE)
 		return ctl_error(CTL_USAGE, "%s '%s' is too large", what, s);
 	if (ret)
@@ -378,13 +415,24 @@ int ctl_parse_mount_size(const char *s, const struct hp_hstate *h, const char *w
 		snprintf(out, len, "%lu%%", pct);
 		return 0;
 	}
-	if (hp_parse_size(s, &bytes))
+	if (ctl_parse_bytes(s, &bytes))
 		return ctl_error(CTL_USAGE, "%s '%s' is not a size (1G, 512M) or a percentage (50%%)",
 				 what, s);
 	ctl_size_str(h->size, sz, sizeof(sz));
 	if (bytes == 0 || bytes % h->size)
 		return ctl_error(CTL_USAGE, "%s '%s' is not a whole number of %s pages", what, s, sz);
 	snprintf(out, len, "%zu", bytes);
+	return 0;
+}
+
+int ctl_parse_inodes(const char *s, const char *what, char *out, size_t len)
+{
+	size_t n;
+
+	if (hp_parse_size(s, &n) || n == 0 || n > (1UL << 40))
+		return ctl_error(CTL_USAGE, "%s '%s' is not a number of inodes (1 to 2^40; "
+				 "K, M, G allowed)", what, s);
+	snprintf(out, len, "%zu", n);
 	return 0;
 }
 

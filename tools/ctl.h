@@ -47,6 +47,9 @@ int cmd_apply(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_thp(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
+int cmd_clear(int argc, char **argv);
 
 /* ------------------------------------------------------------------------
  * ctl-util.c: sizes, nodes, counters, counts
@@ -77,7 +80,9 @@ long ctl_read_text(const char *rel, char *buf, size_t len);
 /* "always [madvise] never" -> "madvise"; "" if unreadable. */
 void ctl_bracketed(const char *rel, char *out, size_t len);
 
-/* COUNT: "512", "+8", "-8", "4G", "+1G". */
+/* hp_parse_size that also takes "1.5G" (exact bytes only). */
+int ctl_parse_bytes(const char *s, size_t *out);
+/* COUNT: "512", "+8", "-8", "4G", "+1G", "1.5G". */
 struct ctl_count {
 	int sign;		/* 0: absolute, +1 / -1: relative */
 	unsigned long pages;
@@ -95,6 +100,9 @@ int ctl_parse_mount_size(const char *s, const struct hp_hstate *h, const char *w
 int ctl_parse_uid(const char *s, uid_t *out);
 int ctl_parse_gid(const char *s, gid_t *out);
 int ctl_parse_mode(const char *s, mode_t *out);
+/* nr_inodes: a count, or with K/M/G (1M = 1048576 inodes, as the kernel's
+ * memparse reads it); "" never. */
+int ctl_parse_inodes(const char *s, const char *what, char *out, size_t len);
 
 /* progress on a terminal only */
 bool ctl_tty(void);
@@ -115,7 +123,12 @@ struct ctl_pool_change {
 };
 /* Persistent pages (nr - surplus) of h on node (-1: all). */
 int ctl_persistent(const struct hp_hstate *h, int node, unsigned long *out);
-/* Write what changes, read it back; prints one line per change. */
+/* What can be known before writing (access, the kernel's refusal of
+ * overcommit for gigantic pages): CTL_OK, or the error the real run would
+ * have, printed. */
+int ctl_pool_check(const struct ctl_pool_change *c);
+/* Write what changes, read it back; prints one line per change. Every
+ * change is remembered (ctl-undo.c). */
 int ctl_pool_apply(const struct ctl_pool_change *c);
 
 /* ------------------------------------------------------------------------
@@ -143,6 +156,7 @@ struct ctl_mount_req {
 	const struct hp_hstate *h;
 	char size[32];			/* "" or bytes or "N%" */
 	char min_size[32];
+	char nr_inodes[32];		/* "" or a number of inodes */
 	bool has_uid, has_gid, has_mode;
 	uid_t uid;
 	gid_t gid;
@@ -150,10 +164,76 @@ struct ctl_mount_req {
 	bool mkdir;			/* create dir if missing */
 	bool dry_run;
 	bool idempotent;		/* apply: an identical mount is fine */
+	bool checked;			/* ctl_mount_check passed against the
+					 * planned pools: a dry run does not
+					 * check again against today's */
 	const char *where;
 };
+/* What the pool of a mount's size will be by the time it is mounted
+ * (apply resizes pools first). */
+struct ctl_pool_plan {
+	long delta;			/* persistent pages added (<0: removed) */
+	bool set_over;
+	unsigned long over;		/* nr_overcommit_hugepages then */
+};
+/* Everything about a mount that can be known before the first write (the
+ * mount point, an existing mount, CAP_SYS_ADMIN, min_size against what the
+ * pool can give, with the min_size pages of earlier mounts of the same
+ * size in *claimed): CTL_OK or the real run's error, printed. */
+int ctl_mount_check(const struct ctl_mount_req *r, const struct ctl_pool_plan *plan,
+		    unsigned long *claimed);
+/* Check, create the mount point (--mkdir), mount; each change remembered
+ * (ctl-undo.c) so that the caller can put it back. */
 int ctl_do_mount(const struct ctl_mount_req *r);
 int ctl_do_umount(const char *dir, bool lazy, bool dry_run);
+
+/* ------------------------------------------------------------------------
+ * ctl-undo.c: what a command changed, put back in reverse when it fails
+ * ------------------------------------------------------------------------ */
+void ctl_undo_count(const struct hp_hstate *h, int node, unsigned long old);
+void ctl_undo_over(const struct hp_hstate *h, unsigned long old);
+void ctl_undo_mount(const char *dir);
+void ctl_undo_dir(const char *dir);
+void ctl_undo_remount(const char *dir, const char *opts);
+int ctl_undo_pending(void);
+void ctl_undo_forget(void);
+/* Undo everything remembered, newest first: 0, or -1 if something could
+ * not be put back (said on stderr). */
+int ctl_undo_all(void);
+/* CAP_SYS_ADMIN: allowed to mount */
+bool ctl_can_mount(void);
+
+/* ------------------------------------------------------------------------
+ * ctl-cgroup.c: hugetlb cgroup limits for show and explain (lib/cgroup.c)
+ * ------------------------------------------------------------------------ */
+struct ctl_cg_size {
+	bool has_own;			/* the group has the size's files */
+	struct hp_cgroup_hugetlb own;	/* its own limits, usage, events */
+	unsigned long long limit;	/* tightest along the ancestors, bytes */
+	unsigned long long rsvd_limit;	/* ULLONG_MAX: none */
+	char limit_dir[HP_CG_PATH], rsvd_dir[HP_CG_PATH];
+	long room;			/* pages still allowed (LONG_MAX: no limit) */
+};
+/* The groups to report: path (--cgroup) or this process's v1 and v2
+ * hugetlb groups. Count, or -CTL_USAGE after an error line. */
+int ctl_cgroup_locs(const char *path, struct hp_cgroup_loc *locs, int max);
+void ctl_cgroup_size(const struct hp_cgroup_loc *loc, const struct hp_hstate *h,
+		     struct ctl_cg_size *out);
+const char *ctl_cgroup_name(const struct hp_cgroup_loc *loc);
+void ctl_cgroup_limit_file(const struct hp_cgroup_loc *loc, const char *dir, size_t size,
+			   bool rsvd, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * ctl-openmetrics.c: show and stats as OpenMetrics / Prometheus text
+ * ------------------------------------------------------------------------ */
+enum { CTL_FMT_TEXT, CTL_FMT_JSON, CTL_FMT_OPENMETRICS, CTL_FMT_PROMETHEUS };
+/* --format ARG: 0, or CTL_USAGE after an error line */
+int ctl_metrics_format(const char *arg, int *fmt);
+int ctl_om_show(const struct hp_hstate *only, const struct ctl_mounts *ms,
+		const struct hp_cgroup_loc *locs, int nlocs);
+/* stats: one process's records, collected; _end prints them all */
+void ctl_om_stats_record(pid_t pid, const char *comm, const struct hp_pub_record *r);
+int ctl_om_stats_end(void);
 
 /* ------------------------------------------------------------------------
  * JSON output

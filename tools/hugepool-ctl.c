@@ -26,6 +26,9 @@ static const struct subcommand subcommands[] = {
 	{ "run",     cmd_run,     "run a program under the hugepool preload" },
 	{ "stats",   cmd_stats,   "live pool counters of processes using libhugepool" },
 	{ "explain", cmd_explain, "what would stop huge pages from working here" },
+	{ "thp",     cmd_thp,     "transparent huge page settings: show or set" },
+	{ "setup",   cmd_setup,   "reserve memory and mount hugetlbfs in one step" },
+	{ "clear",   cmd_clear,   "give every huge page back (and unmount): clear" },
 };
 
 static void usage(FILE *f)
@@ -76,7 +79,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no command given (show, set, mount, umount, apply, "
-				       "run, stats, explain)");
+				       "run, stats, explain, thp, setup, clear)");
 	/* "hugepool-ctl help [COMMAND]" is "hugepool-ctl [COMMAND] --help" */
 	if (!strcmp(argv[optind], "help")) {
 		static char help_opt[] = "--help";

@@ -21,6 +21,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The version of this header (meson.build refuses to configure if they
+ * differ from the project's version). hugepool_version() is the library's. */
+#define HUGEPOOL_VERSION_MAJOR 0
+#define HUGEPOOL_VERSION_MINOR 1
+#define HUGEPOOL_VERSION_PATCH 0
+/* #if HUGEPOOL_VERSION_NUMBER >= HUGEPOOL_VERSION_ENCODE(0, 2, 0) */
+#define HUGEPOOL_VERSION_ENCODE(maj, min, patch) (((maj) << 16) | ((min) << 8) | (patch))
+#define HUGEPOOL_VERSION_NUMBER \
+	HUGEPOOL_VERSION_ENCODE(HUGEPOOL_VERSION_MAJOR, HUGEPOOL_VERSION_MINOR, \
+				HUGEPOOL_VERSION_PATCH)
+
 #ifdef __cplusplus
 extern "C" {
 #endif

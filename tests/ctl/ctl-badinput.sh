@@ -56,9 +56,13 @@ unchanged "set --node as nobody"
 as_nobody set 2M --overcommit +1
 expect_fail 1 "nr_overcommit_hugepages: Permission denied"
 unchanged "overcommit as nobody"
+# --dry-run fails as the real run would: same line, same status (issue 17)
+as_nobody set 2M +2
+real_err=$ERR real_rc=$RC
 as_nobody set 2M +2 --dry-run
-expect_ok
-expect_out "would write .* \[but this user may not write it: needs root\]$"
+expect_fail 1 "nr_hugepages: Permission denied \(this needs root\)"
+expect_eq "dry-run status as nobody" "$RC" "$real_rc"
+expect_eq "dry-run message as nobody" "$ERR" "$real_err"
 unchanged "dry-run as nobody"
 
 # --- mount / umount ---------------------------------------------------------

@@ -42,6 +42,28 @@ expect_out "LD_PRELOAD=$lib "
 HUGEPOOL_PRELOAD_LIB=/nonexistent/libhugepool.so run "$CTL" run -- true
 expect_fail 1 "cannot find libhugepool.so \(HUGEPOOL_PRELOAD_LIB does not name a readable file\)"
 
+# the dry run's line can be pasted into a shell: words that need it quoted
+ctl run --dry-run --threshold 1M -- sh -c 'exit 3' "it's"
+expect_ok
+expect_out " sh -c 'exit 3' 'it'[\\\\]''s'$"
+line=$(printf '%s\n' "$OUT" | sed 's/LD_PRELOAD=[^ ]* //')
+set +e
+eval "$line" >/dev/null 2>&1
+st=$?
+set -e
+expect_eq "exit status of the pasted line" "$st" 3
+
+# --stats speaks for processes that used a pool, once each: a shell whose
+# children never allocate a large block prints nothing; a program that
+# does prints its pool
+ctl run --stats --threshold 1M -- sh -c '/bin/true; /bin/true; ls / >/dev/null'
+expect_ok
+expect_eq "stats lines of processes that used no pool" "$(printf '%s' "$ERR" | grep -c '' || true)" 0
+ctl run --stats=json --threshold 1M -- sh -c '/bin/true; dd if=/dev/zero of=/dev/null bs=4M count=1 2>/dev/null'
+expect_ok
+expect_eq "stats reports (one: dd's)" "$(printf '%s\n' "$ERR" | grep -c '"pools":\[{')" 1
+expect_eq "empty reports" "$(printf '%s\n' "$ERR" | grep -c '"pools":\[\]')" 0
+
 # the exit status is the program's (options after PROG are the program's)
 ctl run -- sh -c 'exit 7' --min
 expect_eq "exit status" "$RC" 7

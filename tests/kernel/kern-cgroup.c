@@ -81,6 +81,22 @@ static long cg_read(const char *file)
 	return v;
 }
 
+/* the hugetlb line of /proc/cgroups: hierarchy id 0 is cgroup v2 */
+static bool hugetlb_v1_bound(void)
+{
+	char line[256], name[64];
+	int hier = 0;
+	FILE *f = fopen("/proc/cgroups", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %d", name, &hier) == 2 && !strcmp(name, "hugetlb"))
+			break;
+	fclose(f);
+	return hier != 0;
+}
+
 static void cleanup(void)
 {
 	if (grp[0]) {
@@ -89,10 +105,30 @@ static void cleanup(void)
 		grp[0] = '\0';
 	}
 	if (mounted_here) {
-		if (umount(root))
-			fprintf(stderr, "umount %s: %s\n", root, strerror(errno));
-		else
-			rmdir(root);
+		int tries;
+
+		/* A v1 hierarchy unmounted while its removed groups are still
+		 * dying is not destroyed: it keeps the hugetlb controller away
+		 * from cgroup v2 with no mount to show for it. Mounted again
+		 * and unmounted once they are gone, it is (kern-cgroup2 needs
+		 * the controller on v2). */
+		for (tries = 0; tries < 10; tries++) {
+			int wait;
+
+			if (umount(root)) {
+				fprintf(stderr, "umount %s: %s\n", root, strerror(errno));
+				break;
+			}
+			/* a hierarchy being destroyed lets go after a moment */
+			for (wait = 0; wait < 20 && hugetlb_v1_bound(); wait++)
+				usleep(100 * 1000);
+			if (!hugetlb_v1_bound() || mount("none", root, "cgroup", 0, "hugetlb"))
+				break;
+		}
+		if (hugetlb_v1_bound())
+			fprintf(stderr, "kern-cgroup: the hugetlb controller is still bound to "
+				"cgroup v1\n");
+		rmdir(root);
 		mounted_here = false;
 	}
 }
