@@ -462,6 +462,27 @@ static void scan_user(struct out_state *o, int bfd, const char *name, uid_t uid)
 	close(dfd);
 }
 
+/* root: every user's directory; a user: their own, and their fallback
+ * ones (hugepool-<uid>.<random>) */
+static void scan_users(struct out_state *o, int bfd, uid_t me)
+{
+	struct dirent *de;
+	int bfd2 = dup(bfd);
+	DIR *d = bfd2 >= 0 ? fdopendir(bfd2) : NULL;
+
+	while (d && (de = readdir(d))) {
+		uid_t du;
+
+		if (dir_uid(de->d_name, &du) || (me != 0 && du != me))
+			continue;
+		scan_user(o, bfd, de->d_name, du);
+	}
+	if (d)
+		closedir(d);
+	else if (bfd2 >= 0)
+		close(bfd2);
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -572,43 +593,8 @@ int cmd_stats(int argc, char **argv)
 		printf("{\"processes\":[");
 	else
 		print_table_head();
-	if (bfd >= 0 && me == 0) {
-		/* root: every user's directory */
-		struct dirent *de;
-		DIR *d;
-		int bfd2 = dup(bfd);
-
-		d = bfd2 >= 0 ? fdopendir(bfd2) : NULL;
-		while (d && (de = readdir(d))) {
-			uid_t du;
-
-			if (dir_uid(de->d_name, &du))
-				continue;
-			scan_user(&o, bfd, de->d_name, du);
-		}
-		if (d)
-			closedir(d);
-		else if (bfd2 >= 0)
-			close(bfd2);
-	} else if (bfd >= 0) {
-		/* a user: their own directory, and their fallback ones */
-		struct dirent *de;
-		DIR *d;
-		int bfd2 = dup(bfd);
-
-		d = bfd2 >= 0 ? fdopendir(bfd2) : NULL;
-		while (d && (de = readdir(d))) {
-			uid_t du;
-
-			if (dir_uid(de->d_name, &du) || du != me)
-				continue;
-			scan_user(&o, bfd, de->d_name, du);
-		}
-		if (d)
-			closedir(d);
-		else if (bfd2 >= 0)
-			close(bfd2);
-	}
+	if (bfd >= 0)
+		scan_users(&o, bfd, me);
 	if (bfd >= 0)
 		close(bfd);
 	if (o.fmt >= CTL_FMT_OPENMETRICS)
