@@ -4,7 +4,8 @@
  * calls: set up the hierarchy (mounting or enabling the controller only if
  * it is not already, and undoing exactly that at the end), make a group,
  * set the 2 MiB fault and reservation limits (0, a byte count, or none),
- * move a process in.
+ * read a counter of the group, move a process in, or fork a child that
+ * joins the group before it does anything.
  *
  * The hugetlb controller is on one hierarchy at a time: v1 is used while a
  * v1 mount exists or can be made; v2 needs the controller free of v1 (a v1
@@ -190,6 +191,56 @@ static inline void hcg_enter(struct hcg *c, pid_t pid)
 
 	snprintf(v, sizeof(v), "%d", (int)pid);
 	hcg_set(c, "cgroup.procs", v);
+}
+
+/* A number the group's file holds (failcnt, usage_in_bytes, ...); -1 if
+ * it cannot be read. */
+static inline long hcg_read(const struct hcg *c, const char *file)
+{
+	return read_long_at("%s/%s", c->grp, file);
+}
+
+/*
+ * Fork a child that joins the group before it does anything: 0 in the
+ * child (default SIGBUS and SIGSEGV, so that a refused fault kills it with
+ * status 135, and an alarm of timeout_s unless 0), the child's pid in the
+ * parent once the child is in the group. Wait for it with hcg_wait.
+ */
+static inline pid_t hcg_fork_in(struct hcg *c, unsigned int timeout_s)
+{
+	int go[2];
+	char ch = 0;
+	pid_t p;
+
+	CHECK(pipe(go) == 0);
+	fflush(NULL);
+	p = fork();
+	CHECK(p >= 0);
+	if (p == 0) {
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		if (timeout_s)
+			alarm(timeout_s);
+		close(go[1]);
+		if (read(go[0], &ch, 1) != 1)
+			_exit(T_FAIL);
+		close(go[0]);
+		return 0;
+	}
+	close(go[0]);
+	hcg_enter(c, p);
+	CHECK(write(go[1], &ch, 1) == 1);
+	close(go[1]);
+	return p;
+}
+
+/* A child's exit status, or 128 + signal if one killed it. */
+static inline int hcg_wait(pid_t p)
+{
+	int status;
+
+	CHECK(waitpid(p, &status, 0) == p);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 /* The group's members are gone: remove it (a group empties a moment after
