@@ -197,7 +197,7 @@ static inline void hcg_enter(struct hcg *c, pid_t pid)
  * it cannot be read. */
 static inline long hcg_read(const struct hcg *c, const char *file)
 {
-	return read_long_at("%s/%s", c->grp, file);
+	return file_number_at("%s/%s", c->grp, file);
 }
 
 /*

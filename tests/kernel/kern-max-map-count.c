@@ -145,7 +145,7 @@ static int full(void *arg)
 int main(void)
 {
 	struct kbase kb = kernel_baseline(MB2);
-	long max = read_long("/proc/sys/vm/max_map_count");
+	long max = file_number("/proc/sys/vm/max_map_count");
 
 	hp_options_init();
 	hp_verbose = 0;

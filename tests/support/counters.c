@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-long read_long(const char *path)
+long file_number(const char *path)
 {
 	long v = -1;
 	FILE *f = fopen(path, "r");
@@ -25,7 +25,7 @@ long read_long(const char *path)
 	return v;
 }
 
-long read_long_at(const char *fmt, ...)
+long file_number_at(const char *fmt, ...)
 {
 	char path[1024];
 	va_list ap;
@@ -36,17 +36,17 @@ long read_long_at(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -1;
-	return read_long(path);
+	return file_number(path);
 }
 
 long kernel_counter(size_t page_size, const char *name)
 {
-	return read_long_at("/sys/kernel/mm/hugepages/hugepages-%zukB/%s", page_size >> 10, name);
+	return file_number_at("/sys/kernel/mm/hugepages/hugepages-%zukB/%s", page_size >> 10, name);
 }
 
 long node_counter(int node, size_t page_size, const char *name)
 {
-	return read_long_at("/sys/devices/system/node/node%d/hugepages/hugepages-%zukB/%s",
+	return file_number_at("/sys/devices/system/node/node%d/hugepages/hugepages-%zukB/%s",
 			    node, page_size >> 10, name);
 }
 

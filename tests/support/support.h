@@ -34,9 +34,9 @@ extern "C" {
 /* ---------------------------------------------------------- counters.c */
 
 /* The number a sysfs/procfs file starts with; -1 if it cannot be read. */
-long read_long(const char *path);
+long file_number(const char *path);
 /* The same for a path made with printf. */
-long read_long_at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+long file_number_at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* /sys/kernel/mm/hugepages/hugepages-<kB>kB/<name>, -1 if not there. */
 long kernel_counter(size_t page_size, const char *name);

@@ -33,14 +33,14 @@ static const char *put(const char *name, const char *text)
 	return path;
 }
 
-static void test_read_long(void **state)
+static void test_file_number(void **state)
 {
 	(void)state;
-	assert_int_equal(read_long(put("n", "512\n")), 512);
-	assert_int_equal(read_long(put("neg", "-1\n")), -1);
-	assert_int_equal(read_long(put("junk", "none\n")), -1);
-	assert_int_equal(read_long_at("%s/%s", dir, "n"), 512);
-	assert_int_equal(read_long_at("%s/missing", dir), -1);
+	assert_int_equal(file_number(put("n", "512\n")), 512);
+	assert_int_equal(file_number(put("neg", "-1\n")), -1);
+	assert_int_equal(file_number(put("junk", "none\n")), -1);
+	assert_int_equal(file_number_at("%s/%s", dir, "n"), 512);
+	assert_int_equal(file_number_at("%s/missing", dir), -1);
 }
 
 static void test_kb_fields(void **state)
@@ -164,7 +164,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_long),
+		cmocka_unit_test(test_file_number),
 		cmocka_unit_test(test_kb_fields),
 		cmocka_unit_test(test_maps),
 		cmocka_unit_test(test_child),
