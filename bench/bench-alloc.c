@@ -44,6 +44,8 @@
 #include <hugepool/hugepool.h>
 #endif
 
+#include "support.h"
+
 #define MB		(1UL << 20)
 #define GB		(1UL << 30)
 #define NSIZES		6
@@ -60,19 +62,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* An allocator under test. */
@@ -154,33 +143,6 @@ static double loop_gbps(const struct allocator *al)
 }
 
 #ifdef BENCH_GLIBC_ONLY
-/* KernelPageSize of the mapping holding addr (smaps), or -1. */
-static long page_size_of(const void *addr)
-{
-	unsigned long a = (unsigned long)addr, lo, hi, kb;
-	char line[512];
-	bool in = false;
-	long ret = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strchr(line, ' '), *dash = strchr(line, '-');
-
-		if (dash && sp && dash < sp && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
-			in = a >= lo && a < hi;
-			continue;
-		}
-		if (in && sscanf(line, "KernelPageSize: %lu kB", &kb) == 1) {
-			ret = (long)kb * 1024;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
 static void *glibc_alloc(void *ctx, size_t size)
 {
 	(void)ctx;
@@ -211,7 +173,7 @@ static int glibc_child(const char *what)
 	if (!p)
 		return 1;
 	memset(p, 1, 4096);
-	printf("pagesize %ld\n", page_size_of(p));
+	printf("pagesize %ld\n", smaps_page_size(p));
 	free(p);
 	for (i = 0; i < NSIZES; i++)
 		printf("pairs %zu %.1f %.1f\n", sizes[i], pairs_ns(&al, sizes[i], false),

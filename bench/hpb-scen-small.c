@@ -17,6 +17,7 @@
  * preload's overhead: overhead = hugepool-preload / glibc - 1.
  */
 #include "hpb.h"
+#include "support.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -59,96 +60,21 @@ struct sm_thread {
 	pthread_barrier_t *bar;
 };
 
-static double thread_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static inline uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-/* log-uniform in [16, 4096] */
-static inline size_t pick(uint64_t *s)
-{
-	uint64_t r = xorshift(s);
-	size_t lo = (size_t)16 << (r % 8);
-
-	return lo + (size_t)((r >> 8) % (lo + 1));
-}
-
-/*
- * The random state lives in a local: the threads' structs sit side by side
- * in one calloc'd array, and a state stored back on every operation would
- * share a cache line between the threads whenever the array happens to
- * straddle one, which depends on the heap's layout, i.e. on the peer.
- */
+/* The live set is made before the barrier; the churn is measured (the
+ * workload is tests/support/small-workload.c's). */
 static void *sm_thread_main(void *arg)
 {
 	struct sm_thread *w = arg;
-	unsigned char **slot = calloc(SM_SLOTS, sizeof(*slot));
-	size_t *len = calloc(SM_SLOTS, sizeof(*len));
-	uint64_t sum = 0, seed = w->seed;
-	unsigned long k, ops = w->ops;
-	unsigned int i;
+	struct small_set set;
+	uint64_t seed = w->seed;
 	double cpu;
 
-	if (!slot || !len)
-		abort();
-	for (i = 0; i < SM_SLOTS; i++) {
-		len[i] = pick(&seed);
-		slot[i] = malloc(len[i]);
-		if (!slot[i])
-			abort();
-		slot[i][0] = (unsigned char)i;
-	}
+	small_set_fill(&set, SM_SLOTS, &seed);
 	pthread_barrier_wait(w->bar);
 	cpu = thread_cpu();
-	for (k = 0; k < ops; k++) {
-		uint64_t r = xorshift(&seed);
-		unsigned char *p;
-
-		i = (unsigned int)(r % SM_SLOTS);
-		p = slot[i];
-		sum += p[0] + p[len[i] - 1];
-		switch ((r >> 32) % 16) {
-		case 0:
-			free(p);
-			len[i] = pick(&seed);
-			p = calloc(1, len[i]);
-			break;
-		case 1:
-			len[i] = pick(&seed);
-			p = realloc(p, len[i]);
-			break;
-		default:
-			free(p);
-			len[i] = pick(&seed);
-			p = malloc(len[i]);
-			break;
-		}
-		if (!p)
-			abort();
-		p[0] = (unsigned char)k;
-		p[len[i] - 1] = (unsigned char)(k >> 8);
-		memset(p, (int)k, len[i] < 64 ? len[i] : 64);
-		slot[i] = p;
-	}
+	w->sum = small_churn(&set, w->ops, &seed);
 	w->cpu = thread_cpu() - cpu;
-	for (i = 0; i < SM_SLOTS; i++)
-		free(slot[i]);
-	free(slot);
-	free(len);
-	w->sum = sum;
+	small_set_free(&set);
 	w->seed = seed;
 	return NULL;
 }

@@ -5,6 +5,7 @@
  * really backs a block), and the machine summary printed on every report.
  */
 #include "hpb.h"
+#include "support.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -40,13 +41,6 @@ double hpb_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int hpb_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 double hpb_median(const double *v, int n)
 {
 	double t[HPB_MAX_RUNS * 4];
@@ -56,8 +50,7 @@ double hpb_median(const double *v, int n)
 	if (n > (int)ARRAY_SIZE(t))
 		n = (int)ARRAY_SIZE(t);
 	memcpy(t, v, sizeof(*t) * (size_t)n);
-	qsort(t, (size_t)n, sizeof(*t), hpb_cmp_double);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	return median(t, n);
 }
 
 size_t hpb_rand_size(uint64_t *s, size_t lo, size_t hi)
@@ -72,27 +65,10 @@ size_t hpb_rand_size(uint64_t *s, size_t lo, size_t hi)
 /* ------------------------------------------------------------------------
  * the kernel's huge page pools
  * ------------------------------------------------------------------------ */
-static long sysfs_long(size_t page_size, const char *file)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/%s",
-		 page_size >> 10, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 long hpb_free_huge(size_t page_size)
 {
-	long f = sysfs_long(page_size, "free_hugepages");
-	long r = sysfs_long(page_size, "resv_hugepages");
+	long f = kernel_counter(page_size, "free_hugepages");
+	long r = kernel_counter(page_size, "resv_hugepages");
 
 	/* reserved pages are free but promised to someone */
 	if (f < 0)
@@ -102,7 +78,7 @@ long hpb_free_huge(size_t page_size)
 
 long hpb_total_huge(size_t page_size)
 {
-	return sysfs_long(page_size, "nr_hugepages");
+	return kernel_counter(page_size, "nr_hugepages");
 }
 
 double hpb_loadavg(void)
@@ -118,32 +94,14 @@ double hpb_loadavg(void)
 	return l;
 }
 
-static long kb_field(const char *path, const char *field)
-{
-	size_t n = strlen(field);
-	char line[256];
-	long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, n) && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10) * 1024;
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 long hpb_status_bytes(const char *field)
 {
-	return kb_field("/proc/self/status", field);
+	return proc_kb_field("/proc/self/status", field);
 }
 
 long hpb_rollup_bytes(const char *field)
 {
-	return kb_field("/proc/self/smaps_rollup", field);
+	return proc_kb_field("/proc/self/smaps_rollup", field);
 }
 
 /* ------------------------------------------------------------------------

@@ -264,7 +264,6 @@ const char *hpb_self(void);
  * ------------------------------------------------------------------------ */
 double hpb_now(void);			/* seconds, on the chosen clock */
 double hpb_wall(void);			/* seconds, CLOCK_MONOTONIC */
-int hpb_cmp_double(const void *a, const void *b);
 double hpb_median(const double *v, int n);
 
 static inline uint64_t hpb_rand(uint64_t *s)

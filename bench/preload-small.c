@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support.h"
+
 extern char **environ;
 
 static double now(void)
@@ -50,92 +52,21 @@ struct worker {
 	double cpu;	/* seconds of this thread's CPU time in the churn */
 };
 
-static double thread_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static pthread_barrier_t start;
 
-static inline uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-/* log-uniform in [16, 4096]: small objects dominate, as in real heaps */
-static inline size_t pick(uint64_t *s)
-{
-	uint64_t r = xorshift(s);
-	size_t lo = (size_t)16 << (r % 8);	/* 16 .. 2048 */
-
-	return lo + (size_t)((r >> 8) % (lo + 1));	/* up to 2 x lo: 4096 */
-}
-
+/* a live set first, then the measured churn (tests/support/small-workload.c) */
 static void *work_thread(void *arg)
 {
 	struct worker *w = arg;
-	unsigned char **slot = calloc(w->slots, sizeof(*slot));
-	size_t *len = calloc(w->slots, sizeof(*len));
-	uint64_t sum = 0;
+	struct small_set set;
+	uint64_t seed = w->seed;
 
-	if (!slot || !len)
-		abort();
-	/* a live set first, then the measured churn */
-	for (unsigned int i = 0; i < w->slots; i++) {
-		len[i] = pick(&w->seed);
-		slot[i] = malloc(len[i]);
-		slot[i][0] = (unsigned char)i;
-	}
+	small_set_fill(&set, w->slots, &seed);
 	pthread_barrier_wait(&start);
 	w->cpu = thread_cpu();
-	/* the random state lives on this thread's stack while measuring:
-	 * the workers' structs sit side by side, and a shared cache line
-	 * would measure false sharing that moves with the heap layout */
-	uint64_t seed = w->seed;
-	for (unsigned long k = 0; k < w->ops; k++) {
-		uint64_t r = xorshift(&seed);
-		unsigned int i = (unsigned int)(r % w->slots);
-		unsigned char *p = slot[i];
-
-		/* use the object a little: read what was written, write anew */
-		sum += p[0] + p[len[i] - 1];
-		switch ((r >> 32) % 16) {
-		case 0:	/* calloc: 1/16 */
-			free(p);
-			len[i] = pick(&seed);
-			p = calloc(1, len[i]);
-			break;
-		case 1:	/* realloc: 1/16 */
-			len[i] = pick(&seed);
-			p = realloc(p, len[i]);
-			break;
-		default:
-			free(p);
-			len[i] = pick(&seed);
-			p = malloc(len[i]);
-			break;
-		}
-		if (!p)
-			abort();
-		p[0] = (unsigned char)k;
-		p[len[i] - 1] = (unsigned char)(k >> 8);
-		memset(p, (int)k, len[i] < 64 ? len[i] : 64);
-		slot[i] = p;
-	}
+	w->sum = small_churn(&set, w->ops, &seed);
 	w->cpu = thread_cpu() - w->cpu;
-	for (unsigned int i = 0; i < w->slots; i++)
-		free(slot[i]);
-	free(slot);
-	free(len);
-	w->sum = sum;
+	small_set_free(&set);
 	return NULL;
 }
 
@@ -223,19 +154,6 @@ static double run_child(const char *self, const char *lib, int threads, unsigned
 	}
 	buf[got] = '\0';
 	return atof(buf);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support.h"
+
 #define KB (1UL << 10)
 #define MB (1UL << 20)
 
@@ -173,19 +175,6 @@ static double run(const char *cmd, size_t threshold, bool preload, bool want_tim
 		exit(1);
 	}
 	return want_time ? now() - t0 : v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void part_a(void)

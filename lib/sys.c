@@ -278,13 +278,24 @@ long hp_sys_write_file(const char *path, const char *buf, size_t len)
 int hp_sys_read_ulong(const char *path, unsigned long *out)
 {
 	char buf[64];
-	long n = hp_sys_read_file(path, buf, sizeof(buf));
+	long n = hp_sys_read_file(path, buf, sizeof(buf)), i;
+	unsigned long v = 0;
 
 	if (n < 0)
 		return (int)n;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
-	return hp_parse_ulong(buf, out);
+	/* a plain decimal, as sysfs writes them (util.c's parser is a layer
+	 * above this one) */
+	if (n == 0)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (buf[i] < '0' || buf[i] > '9' || v > (ULONG_MAX - 9) / 10)
+			return buf[i] < '0' || buf[i] > '9' ? -EINVAL : -ERANGE;
+		v = v * 10 + (unsigned long)(buf[i] - '0');
+	}
+	*out = v;
+	return 0;
 }
 
 long hp_sys_write_all(int fd, const void *buf, size_t len)

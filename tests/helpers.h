@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * helpers.h - shared by the system tests: failing checks, skip-or-fail
- * under HUGEPOOL_TEST_REQUIRE, the kernel's counters and their baseline,
- * running a piece of a test in a child (anything that could SIGBUS), and
- * looking at /proc/self/smaps.
+ * under HUGEPOOL_TEST_REQUIRE, and a pool's counters. The kernel's counters
+ * and their baseline, running a piece of a test in a child (anything that
+ * could SIGBUS) and /proc/self/smaps are in the support library
+ * (support/support.h), which every program that includes this links.
  *
  * Exit codes follow Meson and liburing: 0 pass, 1 fail, 77 skip.
  */
@@ -22,9 +23,7 @@
 
 #include <hugepool/hugepool.h>
 
-#define T_PASS 0
-#define T_FAIL 1
-#define T_SKIP 77
+#include "support/support.h"
 
 #define CHECK(cond)							\
 	do {								\
@@ -66,53 +65,6 @@ static inline void skip_or_fail(const char *fmt, ...)
 	exit(test_require() ? T_FAIL : T_SKIP);
 }
 
-static inline long kernel_counter(size_t page_size, const char *name)
-{
-	char path[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/%s",
-		 page_size >> 10, name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-struct kbase {
-	size_t page_size;
-	long nr, free, resv, surplus;
-};
-
-static inline struct kbase kernel_baseline(size_t page_size)
-{
-	struct kbase b = { .page_size = page_size };
-
-	b.nr = kernel_counter(page_size, "nr_hugepages");
-	b.free = kernel_counter(page_size, "free_hugepages");
-	b.resv = kernel_counter(page_size, "resv_hugepages");
-	b.surplus = kernel_counter(page_size, "surplus_hugepages");
-	return b;
-}
-
-/* The kernel's counters are as they were: every page went back. */
-static inline void check_kernel_baseline(const struct kbase *b)
-{
-	struct kbase now = kernel_baseline(b->page_size);
-
-	if (now.free != b->free || now.resv != b->resv || now.nr != b->nr ||
-	    now.surplus != b->surplus) {
-		fprintf(stderr, "kernel %zu kB counters not at baseline: free %ld/%ld resv %ld/%ld nr %ld/%ld surplus %ld/%ld\n",
-			b->page_size >> 10, now.free, b->free, now.resv, b->resv,
-			now.nr, b->nr, now.surplus, b->surplus);
-		exit(T_FAIL);
-	}
-}
-
 /* Need at least n free pages of a size, or skip/fail. */
 static inline void need_free_pages(size_t page_size, long n)
 {
@@ -124,75 +76,6 @@ static inline void need_free_pages(size_t page_size, long n)
 	if (f - r < n)
 		skip_or_fail("need %ld free %zu kB huge pages, the kernel has %ld (resv %ld)",
 			     n, page_size >> 10, f, r);
-}
-
-/* KernelPageSize of the mapping holding addr, in bytes; -1 if not found. */
-static inline long smaps_page_size(const void *addr)
-{
-	unsigned long a = (unsigned long)addr, lo, hi, kb;
-	char line[512];
-	bool in = false;
-	long ret = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strchr(line, ' '), *dash = strchr(line, '-');
-
-		if (dash && sp && dash < sp && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
-			in = a >= lo && a < hi;
-			continue;
-		}
-		if (in && sscanf(line, "KernelPageSize: %lu kB", &kb) == 1) {
-			ret = (long)kb * 1024;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-/* Mappings in this process (to show that a failed call leaked none). */
-static inline int count_maps(void)
-{
-	char line[512];
-	int n = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n++;
-	fclose(f);
-	return n;
-}
-
-/*
- * Run fn in a child with default signal dispositions (no inherited
- * handler can siglongjmp into parent code) and an alarm. Returns the exit
- * status, or 128 + signal if it died of one (so SIGBUS shows as 135).
- */
-static inline int run_in_child(int (*fn)(void *), void *arg, unsigned int timeout_s)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGSEGV, SIG_DFL);
-		alarm(timeout_s);
-		_exit(fn(arg));
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 static inline void check_counters(const struct hugepool *p, size_t nr, size_t fr,

@@ -3,8 +3,9 @@
  * api-helpers.h - shared by the API tests (tests/api): on top of the system
  * test helpers (../helpers.h: CHECK, skip-or-fail, kernel counters, running
  * in a child), a test's start and end (the kernel's counters back at their
- * baseline), the pool invariants after each step, "is this memory really a
- * huge page", and pattern fill/check of blocks.
+ * baseline), the pool invariants after each step and "is this memory
+ * really a huge page". Pattern fill/check of blocks (pat_*) is in the
+ * support library (../support/support.h).
  *
  * The tests link the internal static library, so they can look at a pool's
  * stats and call hp_pool_check() directly.
@@ -14,6 +15,7 @@
 
 #include "internal.h"
 #include "../helpers.h"
+#include "../support/pool-check.h"
 
 #include <stdint.h>
 #include <time.h>
@@ -23,20 +25,7 @@
 #define GB (1UL << 30)
 
 /* Every pool a test creates is checked against the seed's invariants
- * (resv <= free <= nr, per-node sums, surplus = max(0, nr - min), free
- * lists) after each step; the lock keeps other threads out meanwhile. */
-#define CHECK_POOL(p)							\
-	do {								\
-		int ret_;						\
-		hp_pool_lock(p);					\
-		ret_ = hp_pool_check(p);				\
-		hp_pool_unlock(p);					\
-		if (ret_) {						\
-			fprintf(stderr, "%s:%d: pool invariants broken (%d)\n", \
-				__FILE__, __LINE__, ret_);		\
-			exit(T_FAIL);					\
-		}							\
-	} while (0)
+ * after each step (CHECK_POOL, support/pool-check.h). */
 
 /* The memory at addr is backed by pages of this size (smaps). */
 #define CHECK_PAGE_SIZE(addr, size) CHECK_EQ(hp_sys_kernel_page_size(addr), (long)(size))
@@ -61,18 +50,8 @@ static inline struct kbase api_begin(size_t psz, long need)
  */
 static inline void api_end(const struct kbase *b)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	int tries;
-
-	for (tries = 0; tries < 60; tries++) {
-		struct kbase now = kernel_baseline(b->page_size);
-
-		if (now.free >= b->free && now.resv <= b->resv && now.nr == b->nr &&
-		    now.surplus == b->surplus)
-			return;
-		nanosleep(&ts, NULL);
-	}
-	check_kernel_baseline(b);	/* prints and fails */
+	if (!kernel_back_at(b, "api"))
+		exit(T_FAIL);
 }
 
 /* A pool with decay off, so that counters move only with the test. */
@@ -86,12 +65,6 @@ static inline struct hugepool *api_pool(size_t psz, size_t min, size_t max, unsi
 	CHECK(hugepool_set_decay_ms(p, -1) != -EINVAL);
 	CHECK_POOL(p);
 	return p;
-}
-
-/* The kernel's free pages not reserved by anyone. */
-static inline long kernel_avail(size_t psz)
-{
-	return kernel_counter(psz, "free_hugepages") - kernel_counter(psz, "resv_hugepages");
 }
 
 /*
@@ -125,48 +98,6 @@ static inline size_t pool_used(const struct hugepool *p)
 
 	CHECK(hugepool_counters(p, HUGEPOOL_NODE_ANY, &c) == 0);
 	return c.nr_pages - c.free_pages;
-}
-
-/* A pattern that differs per block (seed) and per 8-byte word. */
-static inline uint64_t pat_word(uint64_t seed, size_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + i;
-
-	x ^= x >> 29;
-	return x * 0xbf58476d1ce4e5b9ULL;
-}
-
-/* Fill / check n bytes (multiple of 8) at p, every stride-th word (stride
- * 1: all; larger strides keep big blocks cheap to check). */
-static inline void pat_fill(void *p, size_t n, uint64_t seed, size_t stride)
-{
-	uint64_t *w = p;
-	size_t i;
-
-	for (i = 0; i < n / 8; i += stride)
-		w[i] = pat_word(seed, i);
-}
-
-static inline bool pat_ok(const void *p, size_t n, uint64_t seed, size_t stride)
-{
-	const uint64_t *w = p;
-	size_t i;
-
-	for (i = 0; i < n / 8; i += stride)
-		if (w[i] != pat_word(seed, i))
-			return false;
-	return true;
-}
-
-static inline bool all_zero(const void *p, size_t n)
-{
-	const uint64_t *w = p;
-	size_t i;
-
-	for (i = 0; i < n / 8; i++)
-		if (w[i])
-			return false;
-	return true;
 }
 
 #endif

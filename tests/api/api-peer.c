@@ -7,7 +7,8 @@
  * size as data. It maps the region, checks that the pages are huge pages
  * and hold the parent's pattern, writes its own pattern over the second
  * half, unmaps and answers one status byte: 0 all good, else the failed
- * step. It does not link libhugepool: plain mmap is all a peer needs.
+ * step. It does not link libhugepool: plain mmap is all a peer needs (and
+ * the support library's smaps reader and pattern).
  *
  * Usage: api-peer SOCKET_FD
  */
@@ -21,46 +22,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "support.h"
+
 struct peer_msg {		/* same layout in api-region-shared.c */
 	uint64_t offset;
 	uint64_t size;
 	uint64_t page_size;
 	uint64_t seed;
 };
-
-static uint64_t word(uint64_t seed, size_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + i;
-
-	x ^= x >> 29;
-	return x * 0xbf58476d1ce4e5b9ULL;
-}
-
-static long smaps_kernel_page_size(const void *addr)
-{
-	unsigned long a = (unsigned long)addr, lo, hi, kb;
-	char line[512];
-	bool in = false;
-	long ret = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strchr(line, ' '), *dash = strchr(line, '-');
-
-		if (dash && sp && dash < sp && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
-			in = a >= lo && a < hi;
-			continue;
-		}
-		if (in && sscanf(line, "KernelPageSize: %lu kB", &kb) == 1) {
-			ret = (long)kb * 1024;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
 
 static int receive(int sock, struct peer_msg *m, int *fd)
 {
@@ -94,14 +63,14 @@ static unsigned char run(int sock)
 	close(fd);
 	if (w == MAP_FAILED)
 		return 2;
-	if (smaps_kernel_page_size(w) != (long)m.page_size)
+	if (smaps_page_size(w) != (long)m.page_size)
 		return 3;
 	n = m.size / 8;
 	for (i = 0; i < n; i += 512)
-		if (w[i] != word(m.seed, i))
+		if (w[i] != pat_word(m.seed, i))
 			return 4;
 	for (i = n / 2; i < n; i += 512)
-		w[i] = word(m.seed + 1, i);
+		w[i] = pat_word(m.seed + 1, i);
 	if (munmap(w, m.size))
 		return 5;
 	return 0;

@@ -7,10 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
-need_root
-need_size hugepages-2048kB
-take_snapshot
-P=$HP/hugepages-2048kB
+begin_2m
 base=$(cat "$P/nr_hugepages")
 ov=$(cat "$P/nr_overcommit_hugepages")
 

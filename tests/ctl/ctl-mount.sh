@@ -7,13 +7,10 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
-need_root
-need_size hugepages-2048kB
-take_snapshot
-P=$HP/hugepages-2048kB
+begin_2m
 
 # enough free pages for min_size (4 pages) and the file (4 pages)
-free=$(($(cat "$P/free_hugepages") - $(cat "$P/resv_hugepages")))
+free=$(avail_2m)
 if [ "$free" -lt 16 ]; then
 	echo $(($(cat "$P/nr_hugepages") + 16)) >"$P/nr_hugepages"
 fi

@@ -8,11 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
-need_root
-need_size hugepages-2048kB
-take_snapshot
-
-P=$HP/hugepages-2048kB
+begin_2m
 NR=$P/nr_hugepages
 OVER=$P/nr_overcommit_hugepages
 base=$(cat "$NR")

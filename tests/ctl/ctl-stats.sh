@@ -9,11 +9,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
-need_root
-need_size hugepages-2048kB
-take_snapshot
-P=$HP/hugepages-2048kB
-free=$(($(cat "$P/free_hugepages") - $(cat "$P/resv_hugepages")))
+begin_2m
+free=$(avail_2m)
 [ "$free" -ge 8 ] || skip "fewer than 8 free 2M pages"
 command -v python3 >/dev/null || skip "python3 not found"
 

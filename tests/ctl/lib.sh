@@ -50,6 +50,21 @@ need_size() {	# need_size hugepages-2048kB
 	[ -d "$HP/$1" ] || skip "no $1 in this kernel"
 }
 
+# The start of a test that changes the 2 MiB pool: root, the size, and a
+# snapshot of every setting (written back at exit); P is the size's sysfs
+# directory. Call after lib.sh has defined take_snapshot (any time).
+begin_2m() {
+	need_root
+	need_size hugepages-2048kB
+	take_snapshot
+	P=$HP/hugepages-2048kB
+}
+
+# 2 MiB pages that are free and not reserved by anyone
+avail_2m() {
+	echo $(($(cat "$P/free_hugepages") - $(cat "$P/resv_hugepages")))
+}
+
 # ------------------------------------------------------------------------
 # running the tool: OUT, ERR, RC of the last run
 # ------------------------------------------------------------------------

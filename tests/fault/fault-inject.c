@@ -1020,14 +1020,9 @@ static bool same_counters(const struct hugepool_counters *a, const struct hugepo
 
 static void check_pool(struct hugepool *p, const char *what)
 {
-	int ret;
-
 	if (!p)
 		return;
-	hp_pool_lock(p);
-	ret = hp_pool_check(p);
-	hp_pool_unlock(p);
-	if (ret)
+	if (pool_check_locked(p))
 		case_fail("%s: pool invariants broken", what);
 }
 

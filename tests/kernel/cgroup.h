@@ -4,7 +4,8 @@
  * calls: set up the hierarchy (mounting or enabling the controller only if
  * it is not already, and undoing exactly that at the end), make a group,
  * set the 2 MiB fault and reservation limits (0, a byte count, or none),
- * move a process in.
+ * read a counter of the group, move a process in, or fork a child that
+ * joins the group before it does anything.
  *
  * The hugetlb controller is on one hierarchy at a time: v1 is used while a
  * v1 mount exists or can be made; v2 needs the controller free of v1 (a v1
@@ -75,6 +76,22 @@ static inline bool hcg_has_word(const char *path, const char *word)
 			found |= !strcmp(tok, word);
 	fclose(f);
 	return found;
+}
+
+/* The hugetlb line of /proc/cgroups: hierarchy id 0 is cgroup v2's. */
+static inline bool hcg_v1_bound(void)
+{
+	char line[256], name[64];
+	int hier = 0;
+	FILE *f = fopen("/proc/cgroups", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %d", name, &hier) == 2 && !strcmp(name, "hugetlb"))
+			break;
+	fclose(f);
+	return hier != 0;
 }
 
 /* Mount and unmount the v1 hugetlb hierarchy on a private directory: a
@@ -192,6 +209,56 @@ static inline void hcg_enter(struct hcg *c, pid_t pid)
 	hcg_set(c, "cgroup.procs", v);
 }
 
+/* A number the group's file holds (failcnt, usage_in_bytes, ...); -1 if
+ * it cannot be read. */
+static inline long hcg_read(const struct hcg *c, const char *file)
+{
+	return file_number_at("%s/%s", c->grp, file);
+}
+
+/*
+ * Fork a child that joins the group before it does anything: 0 in the
+ * child (default SIGBUS and SIGSEGV, so that a refused fault kills it with
+ * status 135, and an alarm of timeout_s unless 0), the child's pid in the
+ * parent once the child is in the group. Wait for it with hcg_wait.
+ */
+static inline pid_t hcg_fork_in(struct hcg *c, unsigned int timeout_s)
+{
+	int go[2];
+	char ch = 0;
+	pid_t p;
+
+	CHECK(pipe(go) == 0);
+	fflush(NULL);
+	p = fork();
+	CHECK(p >= 0);
+	if (p == 0) {
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		if (timeout_s)
+			alarm(timeout_s);
+		close(go[1]);
+		if (read(go[0], &ch, 1) != 1)
+			_exit(T_FAIL);
+		close(go[0]);
+		return 0;
+	}
+	close(go[0]);
+	hcg_enter(c, p);
+	CHECK(write(go[1], &ch, 1) == 1);
+	close(go[1]);
+	return p;
+}
+
+/* A child's exit status, or 128 + signal if one killed it. */
+static inline int hcg_wait(pid_t p)
+{
+	int status;
+
+	CHECK(waitpid(p, &status, 0) == p);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 /* The group's members are gone: remove it (a group empties a moment after
  * its last process is reaped). */
 static inline void hcg_remove_group(struct hcg *c)
@@ -224,6 +291,14 @@ static inline void hcg_teardown(struct hcg *c)
 		else
 			rmdir(c->root);
 		c->mounted = false;
+		/* a v1 hierarchy unmounted while its removed groups were still
+		 * dying lingers, holding the controller away from cgroup v2:
+		 * mounted again and unmounted once they are gone, it goes */
+		for (tries = 0; c->version == 1 && tries < 20 && hcg_v1_bound(); tries++) {
+			usleep(100 * 1000);
+			if (tries % 5 == 4)
+				hcg_cycle_v1();
+		}
 	}
 	if (c->v1_taken[0]) {
 		/* the controller comes free of v2 a moment after it is disabled */

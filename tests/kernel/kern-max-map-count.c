@@ -145,14 +145,8 @@ static int full(void *arg)
 int main(void)
 {
 	struct kbase kb = kernel_baseline(MB2);
-	long max = -1;
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	long max = file_number("/proc/sys/vm/max_map_count");
 
-	if (f) {
-		if (fscanf(f, "%ld", &max) != 1)
-			max = -1;
-		fclose(f);
-	}
 	hp_options_init();
 	hp_verbose = 0;
 	need_free_pages(MB2, 8);

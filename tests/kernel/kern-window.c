@@ -137,21 +137,9 @@ static int engine(void *arg)
  * killed it). */
 static int run_in_group(int (*fn)(void *), char *const *argv, const char *errfile)
 {
-	int go[2], status;
-	char c = 0;
-	pid_t p;
+	pid_t p = hcg_fork_in(&cg, 120);
 
-	CHECK(pipe(go) == 0);
-	fflush(NULL);
-	p = fork();
-	CHECK(p >= 0);
 	if (p == 0) {
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGSEGV, SIG_DFL);
-		alarm(120);
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(T_FAIL);
 		if (fn)
 			_exit(fn(NULL));
 		if (!freopen(errfile, "w", stderr))
@@ -159,12 +147,7 @@ static int run_in_group(int (*fn)(void *), char *const *argv, const char *errfil
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	close(go[0]);
-	hcg_enter(&cg, p);
-	CHECK(write(go[1], &c, 1) == 1);
-	close(go[1]);
-	CHECK(waitpid(p, &status, 0) == p);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	return hcg_wait(p);
 }
 
 static void new_group(const char *name)

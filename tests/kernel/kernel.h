@@ -15,11 +15,6 @@
 
 #include <sys/mman.h>
 
-static inline long kernel_avail(size_t psz)
-{
-	return kernel_counter(psz, "free_hugepages") - kernel_counter(psz, "resv_hugepages");
-}
-
 /* kernel_avail(psz) once it is want, or what it is after three seconds:
  * another program can hold pages for a moment (tests are serial in CI,
  * but a development machine may be running other suites). */
@@ -94,19 +89,6 @@ static inline struct hugepool *kpool(size_t psz, size_t min, unsigned int flags)
 	CHECK(hugepool_set_decay_ms(p, -1) >= -1);
 	return p;
 }
-
-#define CHECK_POOL(p)							\
-	do {								\
-		int ret_;						\
-		hp_pool_lock(p);					\
-		ret_ = hp_pool_check(p);				\
-		hp_pool_unlock(p);					\
-		if (ret_) {						\
-			fprintf(stderr, "%s:%d: pool invariants broken\n", \
-				__FILE__, __LINE__);			\
-			exit(T_FAIL);					\
-		}							\
-	} while (0)
 
 /* The huge pages this process maps are the pages its pools hold. */
 static inline void check_held(size_t psz)

@@ -125,7 +125,7 @@ static int check_empty_node(void *arg)
 /* the child's verdict: ENOMEM is a pass, a signal is the bug */
 static void run_case(const char *how)
 {
-	int st = nt_run_in_child(check_empty_node, (void *)how, 120);
+	int st = run_in_child(check_empty_node, (void *)how, 120);
 
 	EXPECT(st == 0, "case %s: child exit %d%s", how, st,
 	       st == 128 + SIGBUS ? " (SIGBUS: out of pages became a signal)" :

@@ -28,33 +28,6 @@
 #define BLOCK_PAGES	(BLOCK / NT_PSZ)
 #define CHILD_ENV	"HUGEPOOL_NUMA_PRELOAD_CHILD"
 
-/* KernelPageSize of the mapping holding addr, in kB; -1 if not found */
-static long smaps_kernel_page_kb(const void *addr)
-{
-	unsigned long a = (unsigned long)addr, lo, hi, kb;
-	char line[512];
-	bool in = false;
-	long ret = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strchr(line, ' '), *dash = strchr(line, '-');
-
-		if (dash && sp && dash < sp && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
-			in = a >= lo && a < hi;
-			continue;
-		}
-		if (in && sscanf(line, "KernelPageSize: %lu kB", &kb) == 1) {
-			ret = (long)kb;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
 static int child(void)
 {
 	void *(*m)(size_t) = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "malloc");
@@ -79,7 +52,8 @@ static int child(void)
 	p = malloc(BLOCK);
 	ASSERT(p, "malloc(64 MiB)");
 	memset(p, 0xa5, BLOCK);
-	kb = smaps_kernel_page_kb(p);
+	kb = smaps_page_size(p);
+	kb = kb < 0 ? -1 : kb >> 10;
 	EXPECT(kb == (long)(NT_PSZ >> 10), "block %p: KernelPageSize %ld kB (want %lu: huge pages)",
 	       (void *)p, kb, NT_PSZ >> 10);
 	EXPECT(((uintptr_t)p & (NT_PSZ - 1)) == 0, "block %p is 2 MiB aligned (whole pages)",

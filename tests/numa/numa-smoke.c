@@ -31,6 +31,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "support.h"
+
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
 #endif
@@ -73,20 +75,7 @@ static int skip_or_fail(const char *why)
 /* free_hugepages of one node's 2 MiB pool, -1 if it cannot be read */
 static long node_free(int node)
 {
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/free_hugepages",
-		 node);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return node_counter(node, 2UL << 20, "free_hugepages");
 }
 
 static void read_all(const int *nodes, int n, long *out)

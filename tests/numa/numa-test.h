@@ -38,9 +38,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define T_PASS 0
-#define T_FAIL 1
-#define T_SKIP 77
+#include "support.h"	/* T_*, sysfs readers, run_in_child */
+
 
 #define NT_PSZ		(2UL << 20)
 #define NT_MAX_NODES	64
@@ -112,28 +111,10 @@ static inline void nt_init(const char *name)
  * the kernel's counters (sysfs)
  * ------------------------------------------------------------------------ */
 
-static inline long nt_read_long(const char *path)
-{
-	long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 /* a 2 MiB counter of one node: free_hugepages, nr_hugepages, ... */
 static inline long nt_node_hp(int node, const char *counter)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/%s",
-		 node, counter);
-	return nt_read_long(path);
+	return node_counter(node, 2UL << 20, counter);
 }
 
 static inline int nt_node_hp_write(int node, const char *counter, long v)
@@ -158,10 +139,7 @@ static inline int nt_node_hp_write(int node, const char *counter, long v)
 /* a 2 MiB counter of the whole machine */
 static inline long nt_global_hp(const char *counter)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-2048kB/%s", counter);
-	return nt_read_long(path);
+	return kernel_counter(2UL << 20, counter);
 }
 
 /* Nodes of the guest: 0 .. nt_nodes() - 1, every one with memory. */
@@ -458,33 +436,6 @@ static inline long nt_stderr_end(char *buf, size_t len)
 	close(nt_stderr_saved);
 	nt_stderr_saved = -1;
 	return n;
-}
-
-/*
- * Run fn in a child with default SIGBUS/SEGV dispositions and an alarm;
- * returns its exit status, or 128 + signal when it died of one (SIGBUS:
- * 135), so that "ENOMEM, not SIGBUS" can be told apart from a crash.
- */
-static inline int nt_run_in_child(int (*fn)(void *), void *arg, unsigned int timeout_s)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGSEGV, SIG_DFL);
-		alarm(timeout_s);
-		_exit(fn(arg));
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 #endif /* HUGEPOOL_NUMA_TEST_H */

@@ -88,16 +88,6 @@ static const char *check_block(void *p, size_t req, size_t align)
 	return "ok";
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
 static void fill(void *p, size_t n, unsigned int seed)
 {
 	unsigned char *b = p;

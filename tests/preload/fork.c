@@ -329,19 +329,12 @@ int main(int argc, char **argv)
 	int status, ret;
 	pid_t pid;
 
-	if (!pt_loaded()) {
-		fprintf(stderr, "libhugepool.so is not preloaded\n");
-		return T_FAIL;
-	}
+	base = pt_begin(128);
 	if (argc > 2)
 		duration = atof(argv[2]);
 	T = pt_threshold();
-	need_free_pages(HUGE_2M, 128);
-	base = pt_free_pages();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fflush(NULL);
-	pid = fork();	/* the test runs in a child: the parent checks the baseline */
-	CHECK(pid >= 0);
+	pid = pt_fork();	/* the test runs in a child: the parent checks the baseline */
 	if (pid == 0) {
 		if (!strcmp(what, "deadlock"))
 			ret = test_deadlock(false);

@@ -249,17 +249,10 @@ int main(void)
 	int status;
 	pid_t pid;
 
-	if (!pt_loaded()) {
-		fprintf(stderr, "libhugepool.so is not preloaded\n");
-		return T_FAIL;
-	}
+	base = pt_begin(64);
 	T = pt_threshold();
 	PG = (size_t)sysconf(_SC_PAGESIZE);
-	need_free_pages(HUGE_2M, 64);
-	base = pt_free_pages();
-	fflush(NULL);
-	pid = fork();
-	CHECK(pid >= 0);
+	pid = pt_fork();
 	if (pid == 0) {
 		pt_watchdog(120);
 		status = work();

@@ -119,6 +119,30 @@ static inline long pt_free_pages(void)
 	return kernel_counter(HUGE_2M, "free_hugepages");
 }
 
+/* A test's start: the library is preloaded (else fail), n free 2 MiB pages
+ * can be had (else skip, or fail in CI); returns free_hugepages, the
+ * baseline for pt_baseline_ok at the end. */
+static inline long pt_begin(long n)
+{
+	if (!pt_loaded()) {
+		fprintf(stderr, "libhugepool.so is not preloaded\n");
+		exit(T_FAIL);
+	}
+	need_free_pages(HUGE_2M, n);
+	return pt_free_pages();
+}
+
+/* fork, with stdio flushed first (no output written twice) */
+static inline pid_t pt_fork(void)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	return pid;
+}
+
 /* What else on the machine holds huge pages, listed on stderr: processes
  * other than this one with hugetlb mappings or hugetlb memfds (whose pages
  * need no mapping), and files on hugetlbfs mounts. Returns how many. They

@@ -356,19 +356,12 @@ int main(int argc, char **argv)
 	int status, ret;
 	pid_t pid;
 
-	if (!pt_loaded()) {
-		fprintf(stderr, "libhugepool.so is not preloaded\n");
-		return T_FAIL;
-	}
+	base = pt_begin(600);
 	if (argc > 2)
 		duration = atof(argv[2]);
 	T = pt_threshold();
-	need_free_pages(HUGE_2M, 600);
-	base = pt_free_pages();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fflush(NULL);
-	pid = fork();
-	CHECK(pid >= 0);
+	pid = pt_fork();
 	if (pid == 0) {
 		pt_watchdog((unsigned int)duration + 60);
 		if (!strcmp(what, "exit"))

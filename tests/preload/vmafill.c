@@ -24,15 +24,8 @@ int main(void)
 	int bad = 0, status;
 	pid_t pid;
 
-	if (!pt_loaded()) {
-		fprintf(stderr, "libhugepool.so is not preloaded\n");
-		return T_FAIL;
-	}
-	need_free_pages(HUGE_2M, 64);
-	base = pt_free_pages();
-	fflush(NULL);
-	pid = fork();
-	CHECK(pid >= 0);
+	base = pt_begin(64);
+	pid = pt_fork();
 	if (pid == 0) {
 		pt_watchdog(120);
 		for (int i = 0; i < NB; i++) {

@@ -25,22 +25,6 @@ static void cleanup(void)
 		hcg_teardown(&cg);
 }
 
-static long read_long(const char *file)
-{
-	char path[600];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", cg.grp, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 /* Limit file lim to what usage file use reads now (off), or lift it. The
  * usage can grow between the read and the write (EBUSY): try again. */
 static void limit(const char *lim, const char *use, bool off)
@@ -51,7 +35,7 @@ static void limit(const char *lim, const char *use, bool off)
 	snprintf(path, sizeof(path), "%s/%s", cg.grp, lim);
 	for (tries = 0; tries < 20; tries++) {
 		if (off)
-			snprintf(val, sizeof(val), "%ld", read_long(use));
+			snprintf(val, sizeof(val), "%ld", hcg_read(&cg, use));
 		else
 			snprintf(val, sizeof(val), "%s", cg.version == 1 ? "-1" : "max");
 		if (!hcg_write_file(path, val))
@@ -75,8 +59,7 @@ int main(void)
 	const char *bd = getenv("HUGEPOOL_TEST_BUILDDIR"), *s = getenv("SOAK_SECONDS");
 	unsigned int secs = s ? (unsigned int)atoi(s) : 20, toggles = 0;
 	char lib[512], prog[512], arg[16];
-	int go[2], st;
-	char c = 0;
+	int st;
 	pid_t p;
 
 	if (geteuid() != 0)
@@ -93,23 +76,13 @@ int main(void)
 	if (!hcg_setup(&cg, 1) && !hcg_setup(&cg, 2))
 		skip_or_fail("no hugetlb cgroup here");
 	hcg_make_group(&cg, "soak");
-	CHECK(pipe(go) == 0);
-	fflush(NULL);
-	p = fork();
-	CHECK(p >= 0);
+	p = hcg_fork_in(&cg, 0);
 	if (p == 0) {
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(T_FAIL);
 		setenv("LD_PRELOAD", lib, 1);
 		setenv("HUGEPOOL_DECAY_MS", "20", 1);	/* pages go back and come again */
 		execl(prog, prog, arg, (char *)NULL);
 		_exit(127);
 	}
-	close(go[0]);
-	hcg_enter(&cg, p);
-	CHECK(write(go[1], &c, 1) == 1);
-	close(go[1]);
 	for (;;) {
 		pid_t w = waitpid(p, &st, WNOHANG);
 

@@ -17,7 +17,7 @@ static int exhausted(void *arg)
 	struct hugepool *hog, *other;
 	struct hugepool_region *r;
 	struct hugepool_config cfg = { .page_size = psz };
-	long kfree = kernel_counter(psz, "free_hugepages") - kernel_counter(psz, "resv_hugepages");
+	long kfree = kernel_avail(psz);
 	void *p;
 	long ret;
 
@@ -27,7 +27,7 @@ static int exhausted(void *arg)
 	cfg.min_pages = (size_t)kfree;
 	hog = hugepool_create(&cfg);
 	CHECK(hog);
-	CHECK_EQ(kernel_counter(psz, "free_hugepages") - kernel_counter(psz, "resv_hugepages"), 0);
+	CHECK_EQ(kernel_avail(psz), 0);
 
 	cfg.min_pages = 0;
 	other = hugepool_create(&cfg);
@@ -69,7 +69,7 @@ static int fallback(void *arg)
 {
 	struct hugepool_config cfg = { .page_size = psz, .flags = HUGEPOOL_FALLBACK };
 	struct hugepool_config hcfg = { .page_size = psz };
-	long kfree = kernel_counter(psz, "free_hugepages") - kernel_counter(psz, "resv_hugepages");
+	long kfree = kernel_avail(psz);
 	struct hugepool *hog, *fb;
 	char *p;
 

@@ -15,20 +15,7 @@
 
 static long node_free(int node, size_t psz)
 {
-	char path[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path),
-		 "/sys/devices/system/node/node%d/hugepages/hugepages-%zukB/free_hugepages",
-		 node, psz >> 10);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return node_counter(node, psz, "free_hugepages");
 }
 
 int main(void)

@@ -14,7 +14,7 @@
  * HUGEPOOL_TEST_SEED=<n> replays a run; HUGEPOOL_TEST_SEQUENCES=<n> changes
  * the number of sequences (default 100000). Exit status 0 or 1.
  */
-#include "internal.h"
+#include "resv-model.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -27,7 +27,6 @@
 #define NPAGES		128	/* page space [0, NPAGES) */
 #define MAX_OPS		48	/* operations per sequence */
 #define MAX_PENDING	3	/* adds in progress at once */
-#define DESC_SIZE	sizeof(struct hp_file_region)
 
 /* ------------------------------------------------------------ randomness */
 
@@ -108,137 +107,15 @@ static void fail(const char *fmt, ...)
 /* ------------------------------------------------------------- the model */
 
 static bool present[NPAGES];
-
-static long clamp(long t)
-{
-	return t > NPAGES ? NPAGES : t;
-}
-
-static long model_count(long f, long t)
-{
-	long i, n = 0;
-
-	for (i = f; i < clamp(t); i++)
-		n += present[i];
-	return n;
-}
-
-/* Gaps of [f, t): what the kernel's region_chg reports as regions_needed. */
-static long model_gaps(long f, long t)
-{
-	long i, n = 0;
-
-	for (i = f; i < t; i++)
-		if (!present[i] && (i == f || present[i - 1]))
-			n++;
-	return n;
-}
-
-static void model_set(long f, long t, bool v)
-{
-	long i;
-
-	for (i = f; i < clamp(t); i++)
-		present[i] = v;
-}
-
-/* [f, t) strictly inside one run of present pages: region_del must split. */
-static bool model_needs_split(long f, long t)
-{
-	if (f >= t || f == 0 || t >= NPAGES)
-		return false;
-	return model_count(f - 1, t + 1) == t + 1 - (f - 1);
-}
+static struct resv_model model = { present, NPAGES, 4 * NPAGES };
 
 /* Compare the map with the bitmap and check its invariants. */
 static void check(const struct hp_resv_map *map, long pending)
 {
-	const struct hp_file_region *rg;
-	long nr = 0, cached = 0, pos = 0, i;
+	char why[160];
 
-	for (rg = map->regions; rg; rg = rg->next) {
-		if (++nr > NPAGES)
-			fail("region list does not end");
-		if (rg->from < 0 || rg->from >= rg->to || rg->to > NPAGES)
-			fail("bad entry [%ld,%ld)", rg->from, rg->to);
-		if (nr > 1 && rg->from <= pos)
-			fail("entry [%ld,%ld) overlaps, touches or is out of order",
-			     rg->from, rg->to);
-		for (i = pos; i < rg->from; i++)
-			if (present[i])
-				fail("page %ld present in the model, not in the map", i);
-		for (i = rg->from; i < rg->to; i++)
-			if (!present[i])
-				fail("page %ld in the map, not in the model", i);
-		pos = rg->to;
-	}
-	for (i = pos; i < NPAGES; i++)
-		if (present[i])
-			fail("page %ld present in the model, not in the map", i);
-	if (nr != map->nr_regions)
-		fail("nr_regions %ld, list holds %ld", map->nr_regions, nr);
-
-	for (rg = map->region_cache; rg; rg = rg->next)
-		if (++cached > 4 * NPAGES)
-			fail("region cache does not end");
-	if (cached != map->region_cache_count)
-		fail("region_cache_count %ld, cache holds %ld",
-		     map->region_cache_count, cached);
-	if (map->adds_in_progress != pending)
-		fail("adds_in_progress %ld, expected %ld", map->adds_in_progress, pending);
-	/* region_add relies on this to never fail */
-	if (map->region_cache_count < map->adds_in_progress)
-		fail("cache %ld below adds in progress %ld",
-		     map->region_cache_count, map->adds_in_progress);
-}
-
-/* -------------------------------------------------- out-of-memory budget */
-
-struct drained {
-	void *head;
-	long count;
-};
-
-static int fail_mmap(enum hp_sys_call call)
-{
-	return call == HP_SYS_MMAP ? -ENOMEM : 0;
-}
-
-/* Take every descriptor-sized object hp_meta has left (mmap failing). */
-static void meta_drain(struct drained *d)
-{
-	void *stock[16];
-	void **p;
-	size_t i;
-
-	/* have a few to give back later, even in a process that has none yet */
-	for (i = 0; i < ARRAY_SIZE(stock); i++)
-		stock[i] = hp_meta_zalloc(DESC_SIZE);
-	for (i = 0; i < ARRAY_SIZE(stock); i++)
-		hp_meta_free(stock[i], DESC_SIZE);
-
-	hp_sys_inject = fail_mmap;
-	while ((p = hp_meta_zalloc(DESC_SIZE)) != NULL) {
-		*p = d->head;
-		d->head = p;
-		d->count++;
-	}
-}
-
-/* Give back up to n held objects; returns how many. */
-static long meta_allow(struct drained *d, long n)
-{
-	long given = 0;
-
-	while (given < n && d->head) {
-		void *next = *(void **)d->head;
-
-		hp_meta_free(d->head, DESC_SIZE);
-		d->head = next;
-		d->count--;
-		given++;
-	}
-	return given;
+	if (resv_model_check(&model, map, pending, why, sizeof(why)))
+		fail("%s", why);
 }
 
 /* ----------------------------------------------------------- a sequence */
@@ -253,7 +130,7 @@ static void pick_range(long *f, long *t)
 
 	*f = rnd(NPAGES + 1);
 	len = rnd(8) ? rnd(9) : rnd(NPAGES + 1);	/* mostly short */
-	*t = clamp(*f + len);
+	*t = resv_model_clamp(&model, *f + len);
 }
 
 static void op_chg(struct hp_resv_map *map, struct pending *pend, long *npend)
@@ -263,8 +140,8 @@ static void op_chg(struct hp_resv_map *map, struct pending *pend, long *npend)
 	long ret, needed = -1;
 
 	pick_range(&f, &t);
-	want = (t - f) - model_count(f, t);
-	gaps = model_gaps(f, t);
+	want = (t - f) - resv_model_count(&model, f, t);
+	gaps = resv_model_gaps(&model, f, t);
 	ret = hp_region_chg(map, f, t, &needed);
 	log_op("chg [%ld,%ld) -> %ld, needed %ld", f, t, ret, needed);
 	if (ret == -ENOMEM) {
@@ -301,12 +178,12 @@ static void op_finish(struct hp_resv_map *map, struct pending *pend, long *npend
 		log_op("abort [%ld,%ld)", p.f, p.t);
 		return;
 	}
-	want = (p.t - p.f) - model_count(p.f, p.t);
+	want = (p.t - p.f) - resv_model_count(&model, p.f, p.t);
 	ret = hp_region_add(map, p.f, p.t, p.needed);
 	log_op("add [%ld,%ld) -> %ld (chg said %ld)", p.f, p.t, ret, p.chg);
 	if (ret != want)
 		fail("region_add returned %ld, model %ld", ret, want);
-	model_set(p.f, p.t, true);
+	resv_model_set(&model, p.f, p.t, true);
 	/* the cache is trimmed again once an add is over */
 	if (map->region_cache_count > map->adds_in_progress + NPAGES)
 		fail("region cache grows: %ld", map->region_cache_count);
@@ -319,13 +196,13 @@ static void op_del(struct hp_resv_map *map)
 	pick_range(&f, &t);
 	if (!rnd(10))
 		t = LONG_MAX;
-	want = model_count(f, t);
+	want = resv_model_count(&model, f, t);
 	ret = hp_region_del(map, f, t);
 	log_op("del [%ld,%ld) -> %ld", f, t, ret);
 	if (ret == -ENOMEM) {
 		if (!seq_drained)
 			fail("region_del -ENOMEM with memory available");
-		if (!model_needs_split(f, t))
+		if (!resv_model_needs_split(&model, f, t))
 			fail("region_del -ENOMEM without a split");
 		if (cache_before > map->adds_in_progress)
 			fail("region_del -ENOMEM with a spare cached descriptor");
@@ -333,7 +210,7 @@ static void op_del(struct hp_resv_map *map)
 	}
 	if (ret != want)
 		fail("region_del returned %ld, model %ld", ret, want);
-	model_set(f, t, false);
+	resv_model_set(&model, f, t, false);
 }
 
 static void op_count(const struct hp_resv_map *map)
@@ -343,7 +220,7 @@ static void op_count(const struct hp_resv_map *map)
 	pick_range(&f, &t);
 	if (!rnd(10))
 		t = LONG_MAX;
-	want = model_count(f, t);
+	want = resv_model_count(&model, f, t);
 	ret = hp_region_count(map, f, t);
 	log_op("count [%ld,%ld) -> %ld", f, t, ret);
 	if (ret != want)
@@ -380,7 +257,7 @@ static void run_sequence(void)
 {
 	struct hp_resv_map map;
 	struct pending pend[MAX_PENDING];
-	struct drained d = { 0 };
+	struct meta_drained d = { 0 };
 	long npend = 0, nops_want, i, budget = 0;
 
 	memset(present, 0, sizeof(present));
@@ -388,7 +265,7 @@ static void run_sequence(void)
 	seq_drained = rnd(64) == 0;
 	if (seq_drained) {
 		/* all of hp_meta's descriptors but a few are held here */
-		meta_drain(&d);
+		meta_drain(&d, 16);
 		budget = meta_allow(&d, rnd(9));
 		log_op("out of memory, budget %ld descriptors", budget);
 	}
@@ -438,10 +315,10 @@ static void run_sequence(void)
 		fail("released map not empty");
 
 	if (seq_drained) {
-		struct drained back = { 0 };
+		struct meta_drained back = { 0 };
 
 		/* every descriptor the map had came from the budget */
-		meta_drain(&back);
+		meta_drain(&back, 16);
 		if (back.count != budget)
 			fail("descriptor leak: %ld of a budget of %ld came back",
 			     back.count, budget);

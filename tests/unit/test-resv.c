@@ -11,7 +11,7 @@
  * descriptor leaks: the objects hp_meta can hand out without mmap must be
  * the same before and after a map's life.
  */
-#include "internal.h"
+#include "resv-model.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,67 +27,13 @@ struct range {
 
 /* ---------------------------------------------------------------- helpers */
 
-static int fail_mmap(enum hp_sys_call call)
-{
-	return call == HP_SYS_MMAP ? -ENOMEM : 0;
-}
-
-/* hp_meta objects held by a test while allocation is made to fail */
-struct drained {
-	void *head;
-	long count;
-};
-
-/*
- * Fail mmap and take every descriptor-sized object hp_meta can still give
- * out, so that the next hp_meta_zalloc of a descriptor returns NULL. Adds to
- * what d holds already (initialise it to zero first).
- */
-static void meta_drain(struct drained *d)
-{
-	void *stock[64];
-	void **p;
-	size_t i;
-
-	/* have a few to give back later, even in a process that has none yet */
-	for (i = 0; i < ARRAY_SIZE(stock); i++)
-		stock[i] = hp_meta_zalloc(DESC_SIZE);
-	for (i = 0; i < ARRAY_SIZE(stock); i++)
-		hp_meta_free(stock[i], DESC_SIZE);
-
-	hp_sys_inject = fail_mmap;
-	while ((p = hp_meta_zalloc(DESC_SIZE)) != NULL) {
-		*p = d->head;
-		d->head = p;
-		d->count++;
-	}
-}
-
-/* Give n held objects back, so that n allocations will succeed. */
-static void meta_allow(struct drained *d, long n)
-{
-	while (n-- > 0 && d->head) {
-		void *next = *(void **)d->head;
-
-		hp_meta_free(d->head, DESC_SIZE);
-		d->head = next;
-		d->count--;
-	}
-}
-
-static void meta_undrain(struct drained *d)
-{
-	meta_allow(d, d->count);
-	hp_sys_inject = NULL;
-}
-
 /* Objects hp_meta can hand out without mapping a new chunk. */
 static long meta_available(void)
 {
-	struct drained d = { 0 };
+	struct meta_drained d = { 0 };
 	long n;
 
-	meta_drain(&d);
+	meta_drain(&d, 64);
 	n = d.count;
 	meta_undrain(&d);
 	return n;
@@ -359,9 +305,9 @@ static void test_add_without_chg(void **state)
 {
 	struct hp_resv_map *map = *state;
 	const struct range want[] = { { 0, 4 } };
-	struct drained d = { 0 };
+	struct meta_drained d = { 0 };
 
-	meta_drain(&d);
+	meta_drain(&d, 64);
 	assert_int_equal(map->region_cache_count, 0);
 	assert_int_equal(hp_region_add(map, 0, 4, 1), -ENOMEM);
 	assert_int_equal(map->adds_in_progress, 0);
@@ -476,14 +422,14 @@ static void test_chg_enomem(void **state)
 {
 	struct hp_resv_map *map = *state;
 	const struct range want[] = { { 0, 2 }, { 4, 6 }, { 8, 10 } };
-	struct drained d = { 0 };
+	struct meta_drained d = { 0 };
 	long needed = -1, cached;
 
 	chg_add(map, 0, 2);
 	chg_add(map, 4, 6);
 	chg_add(map, 8, 10);
 
-	meta_drain(&d);
+	meta_drain(&d, 64);
 	assert_null(hp_meta_zalloc(DESC_SIZE));
 
 	/* more gaps than the cache can hold: nothing to allocate with */
@@ -510,7 +456,7 @@ static void test_add_never_fails(void **state)
 {
 	struct hp_resv_map *map = *state;
 	const struct range holes[] = { { 0, 2 }, { 4, 6 }, { 8, 10 }, { 12, 20 } };
-	struct drained d = { 0 };
+	struct meta_drained d = { 0 };
 	long needed = -1, n2 = -1;
 
 	chg_add(map, 0, 20);
@@ -525,7 +471,7 @@ static void test_add_never_fails(void **state)
 	check_map(map, holes, 4);
 
 	/* with no memory at all, both adds still complete */
-	meta_drain(&d);
+	meta_drain(&d, 64);
 	assert_int_equal(hp_region_add(map, 0, 20, needed), 6);
 	assert_int_equal(map->adds_in_progress, 1);
 	assert_int_equal(hp_region_add(map, 25, 30, n2), 5);
@@ -540,11 +486,11 @@ static void test_del_split_enomem(void **state)
 	const struct range whole[] = { { 0, 10 } };
 	const struct range split[] = { { 0, 3 }, { 4, 10 } };
 	const struct range trimmed[] = { { 1, 3 }, { 4, 9 } };
-	struct drained d = { 0 };
+	struct meta_drained d = { 0 };
 	long needed = -1;
 
 	chg_add(map, 0, 10);
-	meta_drain(&d);
+	meta_drain(&d, 64);
 
 	/*
 	 * Spare cached descriptors may serve a split; reaching into resv.h's
@@ -557,7 +503,7 @@ static void test_del_split_enomem(void **state)
 		map->region_cache_count--;
 		hp_meta_free(rg, DESC_SIZE);
 	}
-	meta_drain(&d);		/* take back what was just freed */
+	meta_drain(&d, 64);		/* take back what was just freed */
 	assert_int_equal(map->region_cache_count, 0);
 
 	assert_int_equal(hp_region_del(map, 3, 4), -ENOMEM);

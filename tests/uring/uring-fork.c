@@ -40,8 +40,7 @@ static void *hog_all(size_t *len)
 	int tries;
 
 	for (tries = 0; tries < 20; tries++) {
-		long avail = kernel_counter(PSZ, "free_hugepages") -
-			     kernel_counter(PSZ, "resv_hugepages");
+		long avail = kernel_avail(PSZ);
 		void *p;
 
 		if (avail <= 0)

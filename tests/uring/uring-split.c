@@ -84,7 +84,7 @@ static void test_1g(struct io_uring *ring, const struct tfile *t)
 	char *base;
 
 	if (!hp_size_to_hstate(GB) ||
-	    kernel_counter(GB, "free_hugepages") - kernel_counter(GB, "resv_hugepages") < 2) {
+	    kernel_avail(GB) < 2) {
 		fprintf(stderr, "note: fewer than two free 1 GiB pages; 1 GiB part not run\n");
 		return;
 	}

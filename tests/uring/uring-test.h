@@ -140,17 +140,7 @@ static inline bool check_data(const struct tfile *t, const void *addr, size_t le
 /* VmPin of this process, bytes (-1 if the kernel does not say). */
 static inline long vm_pin(void)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb * 1024;
+	return status_bytes("VmPin");
 }
 
 /* Catch what the library writes to stderr between stderr_catch and
