@@ -92,7 +92,7 @@ _hugepool_ctl()
 	mount) opts="--pagesize --size --min-size --nr-inodes --uid --gid --mode --mkdir --dry-run --help" ;;
 	umount) opts="--lazy --dry-run --help" ;;
 	apply) opts="--dry-run --help" ;;
-	run) opts="--page-size --threshold --min --max --nodes --policy --fallback --stats --stats-file --verbose --dry-run --help" ;;
+	run) opts="--page-size --threshold --min --max --nodes --policy --fallback --stats --stats-file --verbose --dry-run --library --help" ;;
 	stats) opts="--json --format --help" ;;
 	explain) opts="--json --all --cgroup --help" ;;
 	thp) opts="--enabled --defrag --shmem-enabled --khugepaged-defrag --dry-run --help" ;;

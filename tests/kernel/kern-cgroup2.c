@@ -20,7 +20,7 @@
  * again afterwards, so kern-cgroup can bind it to v1 in the same CI run.
  * Needs root.
  */
-#include "kernel.h"
+#include "cgroup.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -29,89 +29,19 @@
 
 #define MB2 (2UL << 20)
 
-static char v2root[256];	/* the cgroup2 mount */
-static bool v2_mounted_here;
-static bool enabled_here;	/* we wrote +hugetlb to subtree_control */
-static char v1dir[256];		/* a v1 hugetlb mount we took away */
-static char grp[400];
+static struct hcg cg;			/* cgroup v2 (tests/kernel/cgroup.h) */
+static pid_t main_pid;
+#define grp (cg.grp)
 
-/* first mount of a type (cgroup: with the hugetlb option) in /proc/mounts */
-static bool find_mount(const char *want, char *out, size_t len)
+static void cleanup(void)
 {
-	char line[1024], dev[256], dir[256], type[64], opts[512];
-	FILE *f = fopen("/proc/mounts", "r");
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%255s %255s %63s %511s", dev, dir, type, opts) != 4 ||
-		    strcmp(type, want))
-			continue;
-		if (!strcmp(want, "cgroup") && !strstr(opts, ",hugetlb") &&
-		    strncmp(opts, "hugetlb", 7))
-			continue;
-		snprintf(out, len, "%s", dir);
-		found = true;
-	}
-	fclose(f);
-	return found;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), e = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		e = -errno;
-	close(fd);
-	return e;
-}
-
-static bool file_has_word(const char *path, const char *word)
-{
-	char buf[512], *tok, *save;
-	FILE *f = fopen(path, "r");
-	bool found = false;
-
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f))
-		for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-			found |= !strcmp(tok, word);
-	fclose(f);
-	return found;
-}
-
-static void cg_write(const char *file, const char *val)
-{
-	char path[600];
-	int e;
-
-	snprintf(path, sizeof(path), "%s/%s", grp, file);
-	e = write_file(path, val);
-	if (e) {
-		fprintf(stderr, "write %s to %s: %s\n", val, path, strerror(-e));
-		exit(T_FAIL);
-	}
+	if (getpid() == main_pid)
+		hcg_teardown(&cg);
 }
 
 static long cg_read(const char *dir, const char *file)
 {
-	char path[600];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return file_number_at("%s/%s", dir, file);
 }
 
 /* "max N" of hugetlb.<size>.events */
@@ -132,188 +62,33 @@ static long cg_events_max(const char *file)
 	return v;
 }
 
-static bool cycle_v1(void);
-
-static void remove_group(void)
-{
-	if (grp[0]) {
-		int tries;
-
-		/* the child's exit frees its pages; rmdir is EBUSY until the
-		 * kernel has finished with the dead task */
-		for (tries = 0; tries < 50 && rmdir(grp) && errno == EBUSY; tries++)
-			usleep(100 * 1000);
-		grp[0] = '\0';
-	}
-}
-
-static void cleanup(void)
-{
-	char path[300];
-
-	remove_group();
-	if (enabled_here) {
-		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", v2root);
-		if (write_file(path, "-hugetlb"))
-			fprintf(stderr, "cannot disable hugetlb in %s\n", path);
-		enabled_here = false;
-	}
-	if (v2_mounted_here) {
-		if (umount(v2root))
-			fprintf(stderr, "umount %s: %s\n", v2root, strerror(errno));
-		else
-			rmdir(v2root);
-		v2_mounted_here = false;
-	}
-	if (!v1dir[0]) {
-		int tries;
-
-		/* leave the controller free for v1 (kern-cgroup) as it was:
-		 * v2 lets go of it once its dying groups are released */
-		for (tries = 0; tries < 50 && !cycle_v1(); tries++)
-			usleep(100 * 1000);
-		if (tries == 50)
-			fprintf(stderr, "the hugetlb controller did not become free for cgroup v1\n");
-	}
-	if (v1dir[0]) {
-		int tries;
-
-		/* hand the controller back to v1 as it was: the v2 side lets
-		 * go of it only once its groups are gone */
-		for (tries = 0; tries < 50; tries++) {
-			if (!mount("cgroup", v1dir, "cgroup", 0, "hugetlb"))
-				break;
-			usleep(100 * 1000);
-		}
-		if (tries == 50)
-			fprintf(stderr, "could not mount the v1 hugetlb hierarchy back on %s: %s\n",
-				v1dir, strerror(errno));
-		v1dir[0] = '\0';
-	}
-}
-
-/*
- * Mount the hugetlb v1 hierarchy on a private directory and unmount it:
- * - a v1 hierarchy unmounted while it still had (dying) child groups is
- *   not destroyed and keeps the controller away from v2 with no mount to
- *   show for it (kern-cgroup leaves one behind that way); mounted again
- *   and unmounted with no children, it is destroyed;
- * - after this test, it shows that v1 can have the controller back.
- * true if the mount worked and had no child groups.
- */
-static bool cycle_v1(void)
-{
-	char d[64], cmd[128];
-	bool ok;
-
-	snprintf(d, sizeof(d), "/tmp/hugepool-cgv1.XXXXXX");
-	if (!mkdtemp(d))
-		return false;
-	if (mount("none", d, "cgroup", 0, "hugetlb")) {
-		rmdir(d);
-		return false;
-	}
-	snprintf(cmd, sizeof(cmd), "test -z \"$(find %s -mindepth 1 -type d)\"", d);
-	ok = system(cmd) == 0;
-	if (umount(d))
-		ok = false;
-	rmdir(d);
-	return ok;
-}
-
-static void setup(void)
-{
-	char path[300];
-	int tries;
-
-	if (geteuid() != 0)
-		skip_or_fail("the cgroup v2 hugetlb test needs root");
-	if (!find_mount("cgroup2", v2root, sizeof(v2root))) {
-		snprintf(v2root, sizeof(v2root), "/tmp/hugepool-cgroup2.XXXXXX");
-		CHECK(mkdtemp(v2root));
-		if (mount("none", v2root, "cgroup2", 0, NULL)) {
-			int e = errno;
-
-			rmdir(v2root);
-			skip_or_fail("mount -t cgroup2 none %s: %s", v2root, strerror(e));
-		}
-		v2_mounted_here = true;
-	}
-	atexit(cleanup);
-	snprintf(path, sizeof(path), "%s/cgroup.controllers", v2root);
-	if (!file_has_word(path, "hugetlb") && find_mount("cgroup", v1dir, sizeof(v1dir))) {
-		/* bound to v1: take that hierarchy away for the test */
-		if (umount(v1dir)) {
-			int e = errno;
-
-			v1dir[0] = '\0';
-			skip_or_fail("hugetlb is bound to cgroup v1 and umount failed: %s",
-				     strerror(e));
-		}
-	}
-	/* a v1 hierarchy without a mount may linger (see cycle_v1); one
-	 * that is being destroyed releases the controller asynchronously */
-	for (tries = 0; tries < 100 && !file_has_word(path, "hugetlb"); tries++) {
-		if (tries % 10 == 0 && !v1dir[0])
-			(void)cycle_v1();
-		usleep(100 * 1000);
-	}
-	if (!file_has_word(path, "hugetlb"))
-		skip_or_fail("the hugetlb controller is not available to cgroup v2 (%s)", path);
-	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", v2root);
-	if (!file_has_word(path, "hugetlb")) {
-		int e = write_file(path, "+hugetlb");
-
-		if (e)
-			skip_or_fail("write +hugetlb to %s: %s", path, strerror(-e));
-		enabled_here = true;
-	}
-}
-
+/* A group with limits; "" leaves a limit as it is (none). */
 static void make_group(const char *name, const char *max2m, const char *rsvd2m,
 		       const char *max1g)
 {
-	snprintf(grp, sizeof(grp), "%s/hugepool-test-%d-%s", v2root, (int)getpid(), name);
-	if (mkdir(grp, 0755)) {
-		fprintf(stderr, "mkdir %s: %s\n", grp, strerror(errno));
-		exit(T_FAIL);
-	}
+	hcg_make_group(&cg, name);
 	if (*max2m)
-		cg_write("hugetlb.2MB.max", max2m);
+		hcg_set(&cg, "hugetlb.2MB.max", max2m);
 	if (*rsvd2m)
-		cg_write("hugetlb.2MB.rsvd.max", rsvd2m);
+		hcg_set(&cg, "hugetlb.2MB.rsvd.max", rsvd2m);
 	if (*max1g)
-		cg_write("hugetlb.1GB.max", max1g);
+		hcg_set(&cg, "hugetlb.1GB.max", max1g);
 }
 
 /* Fork, move the child into the group before it does anything, run fn
  * there. A SIGBUS kills the child (default disposition): status 135. */
 static int run_in_group(int (*fn)(void))
 {
-	int go[2], status;
-	char pid[32], c = 0;
-	pid_t p;
+	pid_t p = hcg_fork_in(&cg, 120);
 
-	CHECK(pipe(go) == 0);
-	fflush(NULL);
-	p = fork();
-	CHECK(p >= 0);
-	if (p == 0) {
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGSEGV, SIG_DFL);
-		alarm(120);
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(T_FAIL);
+	if (p == 0)
 		_exit(fn());
-	}
-	close(go[0]);
-	snprintf(pid, sizeof(pid), "%d", (int)p);
-	cg_write("cgroup.procs", pid);
-	CHECK(write(go[1], &c, 1) == 1);
-	close(go[1]);
-	CHECK(waitpid(p, &status, 0) == p);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	return hcg_wait(p);
+}
+
+static void remove_group(void)
+{
+	hcg_remove_group(&cg);
 }
 
 /* The group's charge is exactly what this process maps, and lib/cgroup.c
@@ -460,7 +235,12 @@ int main(void)
 	hp_verbose = 0;
 	need_free_pages(MB2, 8);
 	need_free_pages(1UL << 30, 1);
-	setup();
+	if (geteuid() != 0)
+		skip_or_fail("the cgroup v2 hugetlb test needs root");
+	main_pid = getpid();
+	atexit(cleanup);
+	if (!hcg_setup(&cg, 2))
+		skip_or_fail("the hugetlb controller is not available to cgroup v2");
 
 	make_group("fault", "6291456", "", "");
 	st = run_in_group(fault_limit);
