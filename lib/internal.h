@@ -191,6 +191,8 @@ int hp_parse_bool(const char *s, bool *out);
 int hp_parse_ulong(const char *s, unsigned long *out);
 /* 2097152 -> "2M", 1073741824 -> "1G", 4096 -> "4K" */
 void hp_format_size(size_t bytes, char *buf, size_t len);
+/* Field 22 of /proc/<pid>/stat (pid 0: self), 0 if unreadable. */
+uint64_t hp_proc_start_time(int pid);
 /* Tiny formatting without stdio (safe inside malloc). */
 size_t hp_fmt_ulong(char *buf, unsigned long v);
 void hp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -68,30 +68,6 @@ static size_t str_append(char *dst, size_t off, size_t cap, const char *s)
 	return off + n;
 }
 
-/* start time of this process in clock ticks (field 22 of /proc/self/stat),
- * so that a reader can tell our file from one left by an earlier holder of
- * the same pid. 0 if unreadable; the reader then relies on the pid alone. */
-static uint64_t self_start_time(void)
-{
-	char buf[1024];
-	const char *p;
-	unsigned long v = 0;
-	int field;
-
-	if (hp_sys_read_file("/proc/self/stat", buf, sizeof(buf)) < 0)
-		return 0;
-	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
-	if (!p)
-		return 0;
-	/* after ")" comes field 3 */
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	while (*p >= '0' && *p <= '9')
-		v = v * 10 + (unsigned long)(*p++ - '0');
-	return v;
-}
-
 /* Not under AT_SECURE, and not while the real and effective ids differ
  * (a daemon between seteuid calls): the file would belong to a user other
  * than the one the process really runs as, who could truncate it under
@@ -233,7 +209,7 @@ static struct hp_pub_header *pub_header_init(void *map)
 	h->nr_slots = HP_PUB_SLOTS;
 	h->pid = (int32_t)getpid();
 	h->interval_ms = 0;	/* no throttle: records are never behind */
-	h->start_time = self_start_time();
+	h->start_time = hp_proc_start_time(0);
 	str_append(h->lib_version, 0, sizeof(h->lib_version), HUGEPOOL_VERSION);
 	__atomic_store_n(&h->magic, HP_PUB_MAGIC, __ATOMIC_RELEASE);
 	pub_pid = getpid();

@@ -189,3 +189,33 @@ void hp_log(int level, const char *fmt, ...)
 		(void)0;
 	errno = saved;
 }
+
+/* Start time of a process in clock ticks (field 22 of /proc/<pid>/stat; pid
+ * 0: this one), so that a reader can tell a process from an earlier holder
+ * of the same pid. 0 if unreadable. Shared by publish.c and hugepool-ctl. */
+uint64_t hp_proc_start_time(int pid)
+{
+	char path[48] = "/proc/self/stat", buf[1024];
+	const char *p;
+	uint64_t v = 0;
+	size_t n;
+	int field;
+
+	if (pid > 0) {
+		memcpy(path, "/proc/", 6);
+		n = 6 + hp_fmt_ulong(path + 6, (unsigned long)pid);
+		memcpy(path + n, "/stat", 6);
+	}
+	if (hp_sys_read_file(path, buf, sizeof(buf)) < 0)
+		return 0;
+	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
+	if (!p)
+		return 0;
+	/* after ")" comes field 3 */
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	return v;
+}

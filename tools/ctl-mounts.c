@@ -511,3 +511,8 @@ int ctl_do_umount(const char *dir, bool lazy, bool dry_run)
 	printf("unmounted hugetlbfs from %s\n", real);
 	return CTL_OK;
 }
+
+bool ctl_mount_is_hugetlbfs(const struct ctl_mount *m, size_t only)
+{
+	return !strcmp(m->type, "hugetlbfs") && (!only || ctl_mount_pagesize(m) == only);
+}

@@ -282,9 +282,7 @@ int ctl_om_show(const struct hp_hstate *only, const struct ctl_mounts *ms,
 		const struct ctl_mount *m = &ms->m[j];
 		char sz[32];
 
-		if (strcmp(m->type, "hugetlbfs"))
-			continue;
-		if (only && ctl_mount_pagesize(m) != only->size)
+		if (!ctl_mount_is_hugetlbfs(m, only ? only->size : 0))
 			continue;
 		ctl_size_str(ctl_mount_pagesize(m), sz, sizeof(sz));
 		sample("hugepool_hugetlbfs_mount_info", "1", "dir", m->dir, "size", sz, NULL);

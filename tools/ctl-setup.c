@@ -192,7 +192,7 @@ int cmd_clear(int argc, char **argv)
 	for (j = 0; unmount && j < ms.n && !status; j++) {
 		const struct ctl_mount *m = &ms.m[j];
 
-		if (strcmp(m->type, "hugetlbfs") || (only && ctl_mount_pagesize(m) != only->size))
+		if (!ctl_mount_is_hugetlbfs(m, only ? only->size : 0))
 			continue;
 		status = ctl_do_umount(m->dir, false, dry);
 		if (!status && !dry)

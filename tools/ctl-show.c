@@ -202,14 +202,10 @@ static void print_table(const struct hp_hstate *only, const struct ctl_mounts *m
 	k = 0;
 	for (j = 0; j < ms->n; j++) {
 		const struct ctl_mount *m = &ms->m[j];
-		size_t ps;
 
-		if (strcmp(m->type, "hugetlbfs"))
+		if (!ctl_mount_is_hugetlbfs(m, only ? only->size : 0))
 			continue;
-		ps = ctl_mount_pagesize(m);
-		if (only && ps != only->size)
-			continue;
-		ctl_size_str(ps, sz, sizeof(sz));
+		ctl_size_str(ctl_mount_pagesize(m), sz, sizeof(sz));
 		printf("  %-30s %-5s %s\n", m->dir, sz, m->opts);
 		k++;
 	}
@@ -303,12 +299,9 @@ static void print_json(const struct hp_hstate *only, const struct ctl_mounts *ms
 	first = true;
 	for (j = 0; j < ms->n; j++) {
 		const struct ctl_mount *m = &ms->m[j];
-		size_t ps;
+		size_t ps = ctl_mount_pagesize(m);
 
-		if (strcmp(m->type, "hugetlbfs"))
-			continue;
-		ps = ctl_mount_pagesize(m);
-		if (only && ps != only->size)
+		if (!ctl_mount_is_hugetlbfs(m, only ? only->size : 0))
 			continue;
 		printf("%s{\"dir\":", first ? "" : ",");
 		json_str(stdout, m->dir);

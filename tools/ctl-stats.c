@@ -51,26 +51,6 @@ static const char *pub_base(void)
 	return d && *d ? d : HP_PUB_DIR;
 }
 
-static uint64_t proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (hp_sys_read_file(path, buf, sizeof(buf)) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	while (*p >= '0' && *p <= '9')
-		v = v * 10 + (unsigned long long)(*p++ - '0');
-	return v;
-}
-
 /* Does pid map the file (dev, ino)? -1: cannot tell (maps unreadable),
  * 0: no, 1: yes. By inode, not by name: the directory may be reached by
  * another path (a symlinked /dev/shm, a trailing slash). */
@@ -110,7 +90,7 @@ static bool alive(pid_t pid, const struct hp_pub_header *h, const struct stat *s
 
 	if (kill(pid, 0) && errno == ESRCH)
 		return false;
-	start = proc_start_time(pid);
+	start = hp_proc_start_time(pid);
 	if (h->start_time && start && start != h->start_time)
 		return false;
 	return maps_have(pid, st->st_dev, st->st_ino) != 0;

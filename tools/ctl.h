@@ -148,6 +148,8 @@ void ctl_mounts_free(struct ctl_mounts *ms);
 bool ctl_opt_get(const char *opts, const char *key, char *val, size_t len);
 /* Page size of a hugetlbfs mount (its pagesize= option, else the default). */
 size_t ctl_mount_pagesize(const struct ctl_mount *m);
+/* Is m a hugetlbfs mount (of page size only, unless 0)? */
+bool ctl_mount_is_hugetlbfs(const struct ctl_mount *m, size_t only);
 /* The hugetlbfs mount at dir (last one wins, as the kernel shows it). */
 const struct ctl_mount *ctl_mount_find(const struct ctl_mounts *ms, const char *dir);
 
