@@ -117,6 +117,27 @@ void hp_node_allowed(hp_nodemask_t *out)
 	*out = node_allowed;
 }
 
+/* Every number in a node string is a node this kernel could have: libnuma
+ * walks a range node by node, and "0-4000000000" took it minutes (found by
+ * tests/fuzz/fuzz-node). */
+static bool numbers_in_range(const char *s, int max)
+{
+	for (; *s; s++) {
+		unsigned long v = 0;
+
+		if (*s < '0' || *s > '9')
+			continue;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			v = v * 10 + (unsigned long)(*s - '0');
+			if (v > (unsigned long)max)
+				return false;
+		}
+		if (!*s)
+			break;
+	}
+	return true;
+}
+
 int hp_node_parse(const char *str, hp_nodemask_t *out)
 {
 	struct bitmask *bm;
@@ -140,6 +161,8 @@ int hp_node_parse(const char *str, hp_nodemask_t *out)
 		hp_nodemask_set(out, 0);
 		return 0;
 	}
+	if (!numbers_in_range(str, numa_max_possible_node()))
+		return -EINVAL;
 	bm = numa_parse_nodestring(str);
 	if (!bm)
 		return -EINVAL;

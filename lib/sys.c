@@ -224,7 +224,7 @@ void hp_sys_close(int fd)
 	errno = saved;
 }
 
-long hp_sys_read_file(const char *path, char *buf, size_t len)
+static long read_file(const char *path, char *buf, size_t len)
 {
 	long n, total = 0;
 	int fd;
@@ -259,6 +259,15 @@ long hp_sys_read_file(const char *path, char *buf, size_t len)
 	close(fd);
 	buf[total] = '\0';
 	return total;
+}
+
+long hp_sys_read_file(const char *path, char *buf, size_t len)
+{
+	int saved = errno;
+	long ret = read_file(path, buf, len);
+
+	errno = saved;
+	return ret;
 }
 
 long hp_sys_write_file(const char *path, const char *buf, size_t len)

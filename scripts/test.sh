@@ -51,7 +51,7 @@ if want fault; then
 		meson test -C "$HP_BUILD" --suite fault --verbose --print-errorlogs
 fi
 if want kernel; then
-	hp_stage kernel '^kern-[a-z-]+: PASS' \
+	hp_stage kernel '^kern-[a-z0-9-]+: PASS' \
 		meson test -C "$HP_BUILD" --suite kernel --verbose --print-errorlogs
 fi
 if want soak; then
