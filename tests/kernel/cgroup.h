@@ -201,6 +201,23 @@ static inline void hcg_make_group(struct hcg *c, const char *name)
 	}
 }
 
+/* A group with limits (bytes; "" leaves a limit as it is, none): the 2 MiB
+ * fault and reservation limits and the 1 GiB fault limit, in this
+ * version's files. */
+static inline void hcg_make_group_limits(struct hcg *c, const char *name, const char *fault2m,
+					 const char *rsvd2m, const char *fault1g)
+{
+	bool v1 = c->version == 1;
+
+	hcg_make_group(c, name);
+	if (*fault2m)
+		hcg_set(c, v1 ? "hugetlb.2MB.limit_in_bytes" : "hugetlb.2MB.max", fault2m);
+	if (*rsvd2m)
+		hcg_set(c, v1 ? "hugetlb.2MB.rsvd.limit_in_bytes" : "hugetlb.2MB.rsvd.max", rsvd2m);
+	if (*fault1g)
+		hcg_set(c, v1 ? "hugetlb.1GB.limit_in_bytes" : "hugetlb.1GB.max", fault1g);
+}
+
 static inline void hcg_enter(struct hcg *c, pid_t pid)
 {
 	char v[32];

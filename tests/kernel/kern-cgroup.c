@@ -39,18 +39,6 @@ static void setup_mount(void)
 		skip_or_fail("no cgroup v1 hugetlb hierarchy here");
 }
 
-/* Make a group with limits; "" leaves a limit as it is (unlimited). */
-static void make_group(const char *name, const char *limit2m, const char *rsvd2m,
-		       const char *limit1g)
-{
-	hcg_make_group(&cg, name);
-	if (*limit2m)
-		hcg_set(&cg, "hugetlb.2MB.limit_in_bytes", limit2m);
-	if (*rsvd2m)
-		hcg_set(&cg, "hugetlb.2MB.rsvd.limit_in_bytes", rsvd2m);
-	if (*limit1g)
-		hcg_set(&cg, "hugetlb.1GB.limit_in_bytes", limit1g);
-}
 
 /*
  * Fork, move the child into the group before it does anything, run fn
@@ -77,7 +65,7 @@ static long limited(const char *name, const char *limit2m, const char *rsvd2m,
 	long fail;
 	int st;
 
-	make_group(name, limit2m, rsvd2m, limit1g);
+	hcg_make_group_limits(&cg, name, limit2m, rsvd2m, limit1g);
 	st = run_in_group(fn);
 	fail = hcg_read(&cg, failcnt);
 	hcg_remove_group(&cg);

@@ -62,18 +62,6 @@ static long cg_events_max(const char *file)
 	return v;
 }
 
-/* A group with limits; "" leaves a limit as it is (none). */
-static void make_group(const char *name, const char *max2m, const char *rsvd2m,
-		       const char *max1g)
-{
-	hcg_make_group(&cg, name);
-	if (*max2m)
-		hcg_set(&cg, "hugetlb.2MB.max", max2m);
-	if (*rsvd2m)
-		hcg_set(&cg, "hugetlb.2MB.rsvd.max", rsvd2m);
-	if (*max1g)
-		hcg_set(&cg, "hugetlb.1GB.max", max1g);
-}
 
 /* Fork, move the child into the group before it does anything, run fn
  * there. A SIGBUS kills the child (default disposition): status 135. */
@@ -242,7 +230,7 @@ int main(void)
 	if (!hcg_setup(&cg, 2))
 		skip_or_fail("the hugetlb controller is not available to cgroup v2");
 
-	make_group("fault", "6291456", "", "");
+	hcg_make_group_limits(&cg, "fault", "6291456", "", "");
 	st = run_in_group(fault_limit);
 	child_ok("hugetlb.2MB.max", st);
 	ev_fault = cg_events_max("hugetlb.2MB.events");
@@ -253,7 +241,7 @@ int main(void)
 	       "failed with ENOMEM, no SIGBUS; .current matched HugetlbPages throughout "
 	       "(events max %ld)\n", ev_fault);
 
-	make_group("rsvd", "", "4194304", "");
+	hcg_make_group_limits(&cg, "rsvd", "", "4194304", "");
 	st = run_in_group(rsvd_limit);
 	child_ok("hugetlb.2MB.rsvd.max", st);
 	rsvd_cur = cg_read(grp, "hugetlb.2MB.rsvd.current");
@@ -262,7 +250,7 @@ int main(void)
 	printf("kern-cgroup2: hugetlb.2MB.rsvd.max=4M: malloc over it failed with ENOMEM "
 	       "(rsvd.current back to %ld)\n", rsvd_cur);
 
-	make_group("1g", "", "", "0");
+	hcg_make_group_limits(&cg, "1g", "", "", "0");
 	st = run_in_group(gigantic_none);
 	child_ok("hugetlb.1GB.max", st);
 	ev_1g = cg_events_max("hugetlb.1GB.events");

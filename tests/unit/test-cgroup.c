@@ -20,16 +20,7 @@ static char root[256];
 
 static void put(const char *rel, const char *val)
 {
-	char path[512], cmd[700];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
-	assert_int_equal(system(cmd), 0);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(val, f);
-	fclose(f);
+	fake_put(root, rel, val);
 }
 
 static int setup(void **state)
