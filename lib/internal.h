@@ -39,9 +39,9 @@
 #define HP_FREE_BINS_A	32	/* log2 bins of empty runs */
 
 /* ------------------------------------------------------------------------
- * sys.c: the only file that calls the kernel. Every function returns 0 (or
- * a count) on success and -errno on failure, so that a test can fail any
- * call site through hp_sys_inject.
+ * sys.c: every kernel call of the library. Every function returns 0 (or a
+ * count) on success and -errno on failure, leaving errno alone, so that a
+ * test can fail any call site through hp_sys_inject.
  * ------------------------------------------------------------------------ */
 enum hp_sys_call {
 	HP_SYS_MMAP, HP_SYS_MUNMAP, HP_SYS_MREMAP, HP_SYS_MADVISE,
@@ -654,13 +654,14 @@ static inline struct hp_pub_record *hp_pub_slot(struct hp_pub_header *h, unsigne
 	return (struct hp_pub_record *)((char *)h + sizeof(struct hp_pub_header)) + i;
 }
 
-/* Hooks for pool.c / alloc.c, called with the pool lock held. They never
- * allocate, never block, and do nothing when publication is off or failed. */
+/* The pools' watcher (registered with hooks.c), called with the pool lock
+ * held. They never allocate, never block, and do nothing when publication
+ * is off or failed. */
 void hp_publish_pool_add(struct hugepool *p);
 void hp_publish_pool_del(struct hugepool *p);
 void hp_publish_pool_update(struct hugepool *p, bool force);
-/* Refresh every record a throttled update left behind. Takes hp_pools_lock
- * and the pool locks: call with no pool lock held (e.g. the decay thread). */
+/* Records are refreshed by every operation and never behind: kept for the
+ * watcher's interface (the decay thread, hugepool_stats_print). */
 void hp_publish_flush(void);
 /* Consistent copy of a record (reader side of the seqlock): 0, or -EAGAIN
  * if the writer kept it busy. Copies the head and nr_nodes node entries. */

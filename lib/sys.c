@@ -387,7 +387,8 @@ long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), 
 	return count;
 }
 
-/* publish.c: create and remove /dev/shm/hugepool.<pid>. Opening shares the
+/* publish.c: create and remove <dir>/hugepool-<uid>/hugepool.<pid>, the
+ * STATS_FILE. Opening shares the
  * "open" injection point with the other opens; unlink is not injected (a
  * failed unlink only leaves a file that `hugepool-ctl stats` removes). */
 int hp_sys_open(const char *path, int flags, mode_t mode)
