@@ -489,11 +489,8 @@ long hp_cgroup_hugetlb_room_at(const struct hp_cgroup_loc *loc, size_t page_size
 long hp_cgroup_hugetlb_room(size_t page_size)
 {
 	struct hp_cgroup_loc loc;
-	int saved = errno;	/* a look, not an error: callers' errno stays */
-	long room = LONG_MAX;	/* no hugetlb controller: nothing limits */
 
-	if (!hp_cgroup_self(&loc))
-		room = hp_cgroup_hugetlb_room_at(&loc, page_size);
-	errno = saved;
-	return room;
+	if (hp_cgroup_self(&loc))
+		return LONG_MAX;	/* no hugetlb controller: nothing limits */
+	return hp_cgroup_hugetlb_room_at(&loc, page_size);
 }

@@ -47,62 +47,65 @@ int (*volatile hp_sys_inject)(enum hp_sys_call call);
 #define INJECT(call) do { } while (0)
 #endif
 
+/* The result of a libc call that fails with -1 (or a negative count) and
+ * errno: -errno then, with the caller's errno as it was. Every function
+ * here goes through it, so none touches errno (window.c's NOREPLACE probes
+ * fail by design; the cgroup look-ups fail where there is no controller). */
+#define SYS(expr)						\
+	({							\
+		int saved_ = errno;				\
+		long r_ = (long)(expr);				\
+		if (r_ < 0)					\
+			r_ = -errno;				\
+		errno = saved_;					\
+		r_;						\
+	})
+
+/* The same for a function of this file that returns -errno itself. */
+#define KEEP_ERRNO(expr)					\
+	({							\
+		int saved_ = errno;				\
+		long r_ = (long)(expr);				\
+		errno = saved_;					\
+		r_;						\
+	})
+
 int hp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 		void **out)
 {
-	void *p;
-
-	int saved = errno, ret;
+	void *p = MAP_FAILED;
+	int ret;
 
 	INJECT(HP_SYS_MMAP);
-	p = mmap(addr, len, prot, flags, fd, off);
-	if (p == MAP_FAILED) {
-		/* window.c probes with MAP_FIXED_NOREPLACE: a refusal is an
-		 * answer there, and no caller's errno to clobber */
-		ret = -errno;
-		errno = saved;
-		return ret;
-	}
-	*out = p;
-	return 0;
+	ret = (int)SYS((p = mmap(addr, len, prot, flags, fd, off)) == MAP_FAILED ? -1 : 0);
+	if (!ret)
+		*out = p;
+	return ret;
 }
 
 int hp_sys_munmap(void *addr, size_t len)
 {
-	int saved = errno, ret;
-
 	INJECT(HP_SYS_MUNMAP);
-	ret = munmap(addr, len) ? -errno : 0;
-	errno = saved;
-	return ret;
+	return (int)SYS(munmap(addr, len));
 }
 
 int hp_sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		  void *new_addr, void **out)
 {
-	void *p;
-
-	int saved = errno, ret;
+	void *p = MAP_FAILED;
+	int ret;
 
 	INJECT(HP_SYS_MREMAP);
-	p = mremap(old, old_len, new_len, flags, new_addr);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		errno = saved;
-		return ret;
-	}
-	*out = p;
-	return 0;
+	ret = (int)SYS((p = mremap(old, old_len, new_len, flags, new_addr)) == MAP_FAILED ? -1 : 0);
+	if (!ret)
+		*out = p;
+	return ret;
 }
 
 int hp_sys_madvise(void *addr, size_t len, int advice)
 {
-	int saved = errno, ret;
-
 	INJECT(HP_SYS_MADVISE);
-	ret = madvise(addr, len, advice) ? -errno : 0;
-	errno = saved;
-	return ret;
+	return (int)SYS(madvise(addr, len, advice));
 }
 
 /* Raw syscalls for the memory policy calls: libnuma's wrappers print on
@@ -111,26 +114,31 @@ int hp_sys_mbind(void *addr, size_t len, int mode, const unsigned long *mask,
 		 unsigned long maxnode, unsigned int flags)
 {
 	INJECT(HP_SYS_MBIND);
-	return syscall(SYS_mbind, addr, len, mode, mask, maxnode, flags) ? -errno : 0;
+	return (int)SYS(syscall(SYS_mbind, addr, len, mode, mask, maxnode, flags));
 }
 
 int hp_sys_set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode)
 {
 	INJECT(HP_SYS_SET_MEMPOLICY);
-	return syscall(SYS_set_mempolicy, mode, mask, maxnode) ? -errno : 0;
+	return (int)SYS(syscall(SYS_set_mempolicy, mode, mask, maxnode));
 }
 
 int hp_sys_get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode,
 			 void *addr, unsigned long flags)
 {
 	INJECT(HP_SYS_GET_MEMPOLICY);
-	return syscall(SYS_get_mempolicy, mode, mask, maxnode, addr, flags) ? -errno : 0;
+	return (int)SYS(syscall(SYS_get_mempolicy, mode, mask, maxnode, addr, flags));
 }
 
 int hp_sys_move_pages(unsigned long count, void **pages, int *status)
 {
+	long r;
+
 	INJECT(HP_SYS_MOVE_PAGES);
-	return syscall(SYS_move_pages, 0, count, pages, NULL, status, 0) < 0 ? -errno : 0;
+	/* a positive count (pages not found) is not an error here */
+	r = SYS(syscall(SYS_move_pages, 0, count, pages, NULL, status, 0));
+
+	return r < 0 ? (int)r : 0;
 }
 
 int hp_sys_memfd_create(const char *name, unsigned int flags)
@@ -138,42 +146,32 @@ int hp_sys_memfd_create(const char *name, unsigned int flags)
 	int fd;
 
 	INJECT(HP_SYS_MEMFD_CREATE);
-	fd = (int)syscall(SYS_memfd_create, name, flags);
-	return fd < 0 ? -errno : fd;
+	fd = (int)SYS(syscall(SYS_memfd_create, name, flags));
+	return fd;
 }
 
 int hp_sys_fallocate(int fd, int mode, off_t off, off_t len)
 {
 	INJECT(HP_SYS_FALLOCATE);
-	return fallocate(fd, mode, off, len) ? -errno : 0;
+	return (int)SYS(fallocate(fd, mode, off, len));
 }
 
 int hp_sys_ftruncate(int fd, off_t len)
 {
 	INJECT(HP_SYS_FTRUNCATE);
-	return ftruncate(fd, len) ? -errno : 0;
+	return (int)SYS(ftruncate(fd, len));
 }
 
 int hp_sys_add_seals(int fd, unsigned int seals)
 {
-	int saved = errno, ret;
-
 	INJECT(HP_SYS_FCNTL);
-	ret = fcntl(fd, F_ADD_SEALS, seals) ? -errno : 0;
-	errno = saved;
-	return ret;
+	return (int)SYS(fcntl(fd, F_ADD_SEALS, seals));
 }
 
 int hp_sys_dupfd(int fd)
 {
-	int saved = errno, ret;
-
 	INJECT(HP_SYS_FCNTL);
-	ret = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (ret < 0)
-		ret = -errno;
-	errno = saved;
-	return ret;
+	return (int)SYS(fcntl(fd, F_DUPFD_CLOEXEC, 3));
 }
 
 int hp_sys_io_uring_register(int fd, unsigned int op, const void *arg, unsigned int nr)
@@ -263,14 +261,10 @@ static long read_file(const char *path, char *buf, size_t len)
 
 long hp_sys_read_file(const char *path, char *buf, size_t len)
 {
-	int saved = errno;
-	long ret = read_file(path, buf, len);
-
-	errno = saved;
-	return ret;
+	return KEEP_ERRNO(read_file(path, buf, len));
 }
 
-long hp_sys_write_file(const char *path, const char *buf, size_t len)
+static long write_file_raw(const char *path, const char *buf, size_t len)
 {
 	long n;
 	int fd;
@@ -282,6 +276,11 @@ long hp_sys_write_file(const char *path, const char *buf, size_t len)
 	n = hp_sys_write_all(fd, buf, len);
 	close(fd);
 	return n;
+}
+
+long hp_sys_write_file(const char *path, const char *buf, size_t len)
+{
+	return KEEP_ERRNO(write_file_raw(path, buf, len));
 }
 
 int hp_sys_read_ulong(const char *path, unsigned long *out)
@@ -307,7 +306,7 @@ int hp_sys_read_ulong(const char *path, unsigned long *out)
 	return 0;
 }
 
-long hp_sys_write_all(int fd, const void *buf, size_t len)
+static long write_all_raw(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	size_t done = 0;
@@ -325,7 +324,12 @@ long hp_sys_write_all(int fd, const void *buf, size_t len)
 	return (long)done;
 }
 
-long hp_sys_kernel_page_size(const void *addr)
+long hp_sys_write_all(int fd, const void *buf, size_t len)
+{
+	return KEEP_ERRNO(write_all_raw(fd, buf, len));
+}
+
+static long kernel_page_size_raw(const void *addr)
 {
 	unsigned long a = (unsigned long)addr, lo, hi, kb;
 	char line[512];
@@ -349,10 +353,15 @@ long hp_sys_kernel_page_size(const void *addr)
 	return ret;
 }
 
+long hp_sys_kernel_page_size(const void *addr)
+{
+	return KEEP_ERRNO(kernel_page_size_raw(addr));
+}
+
 /* Names in a directory, without opendir (which allocates through malloc,
  * and this may run inside malloc). Calls fn for each entry but "." and "..";
  * returns the number of entries or -errno. */
-long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), void *arg)
+static long list_dir_raw(const char *path, void (*fn)(const char *name, void *arg), void *arg)
 {
 	char buf[4096];
 	long n, count = 0;
@@ -387,6 +396,11 @@ long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), 
 	return count;
 }
 
+long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), void *arg)
+{
+	return KEEP_ERRNO(list_dir_raw(path, fn, arg));
+}
+
 /* publish.c: create and remove <dir>/hugepool-<uid>/hugepool.<pid>, the
  * STATS_FILE. Opening shares the
  * "open" injection point with the other opens; unlink is not injected (a
@@ -396,13 +410,13 @@ int hp_sys_open(const char *path, int flags, mode_t mode)
 	int fd;
 
 	INJECT(HP_SYS_OPEN);
-	fd = open(path, flags, mode);
-	return fd < 0 ? -errno : fd;
+	fd = (int)SYS(open(path, flags, mode));
+	return fd;
 }
 
 int hp_sys_unlink(const char *path)
 {
-	return unlink(path) ? -errno : 0;
+	return (int)SYS(unlink(path));
 }
 
 /* publish.c's per-user directory and the HUGEPOOL_STATS_FILE checks: the
@@ -412,7 +426,7 @@ int hp_sys_unlink(const char *path)
 int hp_sys_mkdir(const char *path, mode_t mode)
 {
 	INJECT(HP_SYS_OPEN);
-	return mkdir(path, mode) ? -errno : 0;
+	return (int)SYS(mkdir(path, mode));
 }
 
 int hp_sys_openat(int dirfd, const char *name, int flags, mode_t mode)
@@ -420,43 +434,43 @@ int hp_sys_openat(int dirfd, const char *name, int flags, mode_t mode)
 	int fd;
 
 	INJECT(HP_SYS_OPEN);
-	fd = openat(dirfd, name, flags, mode);
-	return fd < 0 ? -errno : fd;
+	fd = (int)SYS(openat(dirfd, name, flags, mode));
+	return fd;
 }
 
 int hp_sys_unlinkat(int dirfd, const char *name)
 {
-	return unlinkat(dirfd, name, 0) ? -errno : 0;
+	return (int)SYS(unlinkat(dirfd, name, 0));
 }
 
 int hp_sys_fstat(int fd, struct stat *st)
 {
-	return fstat(fd, st) ? -errno : 0;
+	return (int)SYS(fstat(fd, st));
 }
 
 int hp_sys_fchmod(int fd, mode_t mode)
 {
-	return fchmod(fd, mode) ? -errno : 0;
+	return (int)SYS(fchmod(fd, mode));
 }
 
 /* false only when pid is known to be gone (ESRCH): a process of another
  * user (EPERM) is alive */
 bool hp_sys_pid_alive(pid_t pid)
 {
-	return kill(pid, 0) == 0 || errno != ESRCH;
+	return SYS(kill(pid, 0)) != -ESRCH;
 }
 
 int hp_sys_rmdir(const char *path)
 {
-	return rmdir(path) ? -errno : 0;
+	return (int)SYS(rmdir(path));
 }
 
 /* len random bytes (getrandom, never blocking); -errno if not all */
 int hp_sys_getrandom(void *buf, size_t len)
 {
-	long n = syscall(SYS_getrandom, buf, len, 0x0001 /* GRND_NONBLOCK */);
+	long n = SYS(syscall(SYS_getrandom, buf, len, 0x0001 /* GRND_NONBLOCK */));
 
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	return (size_t)n == len ? 0 : -EAGAIN;
 }
