@@ -94,15 +94,7 @@ sys.exit(0 if ok else str(c))' && ok || fail "show --json cgroups"
 # --- stats of a live process ----------------------------------------------
 free=$(($(cat "$P/free_hugepages") - $(cat "$P/resv_hugepages")))
 [ "$free" -ge 8 ] || skip "fewer than 8 free 2M pages"
-"$HELPER" pool 60 >"$W/out" 2>"$W/err" &
-HPID=$!
-on_exit "kill -9 $HPID"
-for _ in $(seq 100); do
-	grep -q '^ready' "$W/out" 2>/dev/null && break
-	kill -0 "$HPID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q '^ready' "$W/out" || { fail "helper did not start: $(cat "$W/err")"; exit 1; }
+start_helper pool
 ctl stats "$HPID" --format openmetrics
 expect_ok
 printf '%s\n' "$OUT" >"$W/stats.om"

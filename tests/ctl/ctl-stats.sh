@@ -20,24 +20,6 @@ BASE=${HUGEPOOL_PUBLISH_DIR:-/dev/shm}
 [ -d "$BASE" ] || skip "no $BASE"
 SHM=$BASE/hugepool-$(id -u)	# the per-user directory (issue 12)
 
-start_helper() {	# start_helper MODE: HPID, output in $W/out.$HPID
-	"$HELPER" "$1" 60 >"$W/out" 2>"$W/err" &
-	HPID=$!
-	on_exit "kill -9 $HPID"
-	for _ in $(seq 100); do
-		grep -q '^ready' "$W/out" 2>/dev/null && break
-		kill -0 "$HPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! grep -q '^ready' "$W/out"; then
-		wait "$HPID" && st=0 || st=$?
-		[ "$st" = 77 ] && skip "helper cannot create a pool: $(cat "$W/err")"
-		fail "helper did not start (status $st): $(cat "$W/err")"
-		exit 1
-	fi
-	mv "$W/out" "$W/out.$HPID"
-}
-
 # compare PUBLISHED EXPECTED: every key of the helper's line equals stats'
 compare() {
 	python3 - "$1" "$2" <<'EOF'

@@ -213,3 +213,24 @@ nobody_ctl() {
 as_nobody() {
 	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$NOBODY_CTL" "$@"
 }
+
+# Start ctl-helper in MODE in the background (its work directory $W) and
+# wait for its "ready" line: HPID, and its output in $W/out.$HPID. A helper
+# that cannot make a pool is a skip (a failure under HUGEPOOL_TEST_REQUIRE).
+start_helper() {	# start_helper MODE: HPID, output in $W/out.$HPID
+	"$HELPER" "$1" 60 >"$W/out" 2>"$W/err" &
+	HPID=$!
+	on_exit "kill -9 $HPID"
+	for _ in $(seq 100); do
+		grep -q '^ready' "$W/out" 2>/dev/null && break
+		kill -0 "$HPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '^ready' "$W/out"; then
+		wait "$HPID" && st=0 || st=$?
+		[ "$st" = 77 ] && skip "helper cannot create a pool: $(cat "$W/err")"
+		fail "helper did not start (status $st): $(cat "$W/err")"
+		exit 1
+	fi
+	mv "$W/out" "$W/out.$HPID"
+}
