@@ -148,15 +148,20 @@ void hp_window_clear(struct hp_arena *a, size_t first, size_t n)
 	hp_window_recover(a, first, n);
 }
 
-int hp_window_move(struct hp_arena *a, size_t src, size_t dst)
+/* mremap the page at src over dst (a placeholder, or a page of the pool's
+ * that goes: dst_page), then cover the hole left at src. */
+static int move_over(struct hp_arena *a, size_t src, size_t dst, bool dst_page)
 {
 	void *s = hp_slot_addr(a, src), *d = hp_slot_addr(a, dst), *p;
 	size_t sz = (size_t)1 << a->shift;
 	int ret = hp_sys_mremap(s, sz, sz, MREMAP_MAYMOVE | MREMAP_FIXED, d, &p);
 
 	if (ret) {
+		/* a page at dst still mapped is there, untouched */
+		if (dst_page && hp_sys_madvise(d, sz, MADV_NORMAL) != -ENOMEM)
+			return ret;
 		hp_window_recover(a, dst, 1);
-		return ret;
+		return dst_page ? -EIO : ret;
 	}
 	/* the source is a hole now (the kernel has no MREMAP_DONTUNMAP for
 	 * hugetlb): cover it at once, never over anyone else's mapping */
@@ -167,18 +172,12 @@ int hp_window_move(struct hp_arena *a, size_t src, size_t dst)
 	return 0;
 }
 
+int hp_window_move(struct hp_arena *a, size_t src, size_t dst)
+{
+	return move_over(a, src, dst, false);
+}
+
 int hp_window_replace(struct hp_arena *a, size_t src, size_t dst)
 {
-	void *s = hp_slot_addr(a, src), *d = hp_slot_addr(a, dst), *p;
-	size_t sz = (size_t)1 << a->shift;
-	int ret = hp_sys_mremap(s, sz, sz, MREMAP_MAYMOVE | MREMAP_FIXED, d, &p);
-
-	if (ret) {
-		/* dst still mapped: the old page is there, untouched */
-		if (hp_sys_madvise(d, sz, MADV_NORMAL) != -ENOMEM)
-			return ret;
-		hp_window_recover(a, dst, 1);
-		return -EIO;
-	}
-	return cover_hole(a, src, 1) ? 1 : 0;
+	return move_over(a, src, dst, true);
 }
