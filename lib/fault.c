@@ -333,6 +333,21 @@ int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, siz
 	return ret;
 }
 
+/* The page that was at slot src is at dst now: what describes the page
+ * goes with it (what the slot is part of stays the caller's). */
+static void slot_page_moved(struct hp_arena *a, size_t src, size_t dst)
+{
+	a->slots[dst].flags = a->slots[src].flags;
+	a->slots[dst].node = a->slots[src].node;
+	a->slots[dst].gen = a->slots[src].gen;
+	a->slots[dst].fpage = a->slots[src].fpage;
+	a->slots[src].flags = 0;
+	if (a->slot_fd) {
+		a->slot_fd[dst] = a->slot_fd[src];
+		a->slot_fd[src] = 0;
+	}
+}
+
 /* Move the page at slot src to the EMPTY slot dst (mremap for private
  * memory; a second mapping of the same file page for shared pools). The
  * source is left with a placeholder and no page; what it becomes (EMPTY,
@@ -352,11 +367,7 @@ int hp_move_page(struct hp_arena *a, size_t src, size_t dst)
 	ret = hp_window_move(a, src, dst);
 	if (ret < 0)
 		return ret;
-	a->slots[dst].flags = a->slots[src].flags;
-	a->slots[dst].node = a->slots[src].node;
-	a->slots[dst].gen = a->slots[src].gen;
-	a->slots[dst].fpage = a->slots[src].fpage;
-	a->slots[src].flags = 0;
+	slot_page_moved(a, src, dst);
 	if (ret > 0)	/* someone mapped into the hole: never touch it again */
 		hp_window_lose(a, src, 1);
 	return 0;
@@ -467,13 +478,7 @@ static int refault_in_place(struct hugepool *pool, struct hp_arena *a, size_t sr
 	}
 	if (punch_page(a, ofd, ofp))
 		hp_log(2, "a replaced page stays in its file until the file goes");
-	a->slots[src].flags = a->slots[t].flags;
-	a->slots[src].node = a->slots[t].node;
-	a->slots[src].gen = a->slots[t].gen;
-	a->slots[src].fpage = a->slots[t].fpage;
-	a->slot_fd[src] = a->slot_fd[t];
-	a->slots[t].flags = 0;
-	a->slot_fd[t] = 0;
+	slot_page_moved(a, (size_t)t, src);
 	if (ret > 0)
 		hp_window_lose(a, (size_t)t, 1);
 	else
