@@ -46,7 +46,7 @@
  * from base pages in a separate window; every such block is counted in
  * stats.fallbacks, every failed allocation in stats.failures.
  */
-#include "block.h"
+#include "heap.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -110,6 +110,11 @@ void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 
 	if (size == 0)
 		size = 1;	/* malloc(0): a unique pointer */
+	if (size <= HP_HEAP_MAX) {
+		p = hp_heap_alloc(pool, size, align, zero);
+		if (likely(p))
+			return p;
+	}
 	hp_pool_lock(pool);
 	if (unlikely(size > PTRDIFF_MAX || align > PTRDIFF_MAX))
 		goto fail;
@@ -185,6 +190,8 @@ void hp_free_in(struct hp_arena *a, void *ptr)
 {
 	struct hugepool *root = a->pool;
 
+	if (hp_heap_free(a, ptr))
+		return;
 	hp_pool_lock(root);
 	free_locked(a, ptr);
 	hp_pool_op_end(root);
@@ -195,6 +202,9 @@ size_t hp_usable_in(struct hp_arena *a, const void *ptr)
 	struct hugepool *owner;
 	size_t n, req;
 
+	n = hp_heap_usable(a, ptr);
+	if (n)
+		return n;
 	hp_pool_lock(a->pool);
 	n = block_lookup(a, ptr, &req, &owner);
 	hp_pool_op_end(a->pool);
@@ -360,6 +370,27 @@ resized:
 	return hp_slot_addr(a, idx);
 }
 
+/* An object of the small-object heap: it stays while the new size fits
+ * and uses more than half of it, else it moves (no lock of ours here). */
+static void *realloc_small(struct hp_arena *a, void *ptr, size_t usable, size_t size)
+{
+	struct hugepool *owner = a->slots[hp_slot_index(a, ptr)].owner;
+	void *np;
+
+	if (size <= usable && size > usable / 2)
+		return ptr;
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	np = hp_alloc(owner, size, 0, false);
+	if (!np)
+		return NULL;
+	memcpy(np, ptr, usable < size ? usable : size);
+	hp_heap_free(a, ptr);
+	return np;
+}
+
 /*
  * glibc's realloc contract: realloc(NULL, n) is malloc(n); realloc(p, 0)
  * frees p and returns NULL; on failure NULL + ENOMEM and p is untouched.
@@ -384,6 +415,9 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
+	usable = hp_heap_usable(a, ptr);
+	if (usable)
+		return realloc_small(a, ptr, usable, size);
 	hp_pool_lock(a->pool);
 	usable = block_lookup(a, ptr, &req, &owner);
 	if (!usable) {

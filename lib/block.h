@@ -14,6 +14,8 @@
 #define GRANULES	512
 #define GWORDS		(GRANULES / 64)
 
+struct hp_span;
+
 struct hp_mixed {
 	struct hp_mixed *next, *prev;	/* pool's partial list */
 	struct hugepool *pool;
@@ -26,6 +28,8 @@ struct hp_mixed {
 	uint64_t start_map[GWORDS];	/* first granule of each block */
 	uint64_t dirty_map[GWORDS];	/* handed out since the page was zero */
 	uint32_t req[GRANULES];		/* bytes requested, at start granules */
+	struct hp_span **span_at;	/* heap span of each granule, or NULL
+					 * (allocated with the page's first span) */
 };
 
 /* A process that never forked owns every page it maps; only a forked
@@ -61,5 +65,10 @@ size_t hp_mixed_lookup(const struct hp_arena *a, const struct hp_mixed *m, size_
 void hp_mixed_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st);
 void *hp_mixed_realloc(struct hp_arena *a, void *ptr, size_t size);
 void hp_mixed_release(struct hp_arena *a, struct hp_mixed *m);
+/* a granule block that is a small-object heap span: every granule of it
+ * maps to sp (heap-span.c) */
+void *hp_mixed_span_take(struct hugepool *pool, size_t bytes, struct hp_span *sp,
+			 struct hp_arena **arena);
+void hp_mixed_span_put(struct hp_arena *a, void *start);
 
 #endif

@@ -160,6 +160,8 @@ void hp_mixed_release(struct hp_arena *a, struct hp_mixed *m)
 	a->slots[m->slot].mixed = NULL;
 	hp_run_put(pool, a, m->slot, 1);
 	pool->stats.bytes_held -= (size_t)1 << a->shift;
+	if (m->span_at)
+		hp_meta_free(m->span_at, GRANULES * sizeof(*m->span_at));
 	hp_meta_free(m, sizeof(*m));
 }
 
@@ -296,3 +298,69 @@ void *hp_mixed_realloc(struct hp_arena *a, void *ptr, size_t size)
 	return ptr;
 }
 
+
+/* ------------------------------------------------------------------------
+ * spans of the small-object heap (heap-span.c)
+ *
+ * A span is a granule block like any other, and in the pool's counters it
+ * is one block; span_at[] maps each of its granules to it, so that a free
+ * finds the span of any object in O(1) without the pool lock. The page's
+ * map is written before the span is handed to a thread and cleared (lock
+ * held) only when the span goes back, when no object in it is live.
+ * ------------------------------------------------------------------------ */
+static void span_map(struct hp_mixed *m, unsigned int st, unsigned int n, struct hp_span *sp)
+{
+	unsigned int i;
+
+	for (i = st; i < st + n; i++)
+		__atomic_store_n(&m->span_at[i], sp, __ATOMIC_RELEASE);
+}
+
+/* Granules for sp, huge pages first, then (a HUGEPOOL_FALLBACK pool) base
+ * pages. Returns the span's start and its arena in *arena, or NULL. */
+void *hp_mixed_span_take(struct hugepool *pool, size_t bytes, struct hp_span *sp,
+			 struct hp_arena **arena)
+{
+	bool fb = false;
+	void *p = hp_mixed_alloc(pool, bytes, 0, false, false);
+	struct hp_arena *a;
+	struct hp_mixed *m;
+	size_t idx, gsz;
+
+	if (!p && pool->fb_arena) {
+		p = hp_mixed_alloc(pool, bytes, 0, false, true);
+		fb = p != NULL;
+	}
+	if (!p)
+		return NULL;
+	a = fb ? pool->fb_arena : pool->arena;
+	idx = hp_slot_index(a, p);
+	m = a->slots[idx].mixed;
+	gsz = hp_granule_size(a);
+	if (!m->span_at) {
+		struct hp_span **map = hp_meta_zalloc(GRANULES * sizeof(*map));
+
+		if (!map) {
+			hp_mixed_free(a, m, (unsigned int)(((char *)p - (char *)hp_slot_addr(a, idx)) / gsz));
+			return NULL;
+		}
+		__atomic_store_n(&m->span_at, map, __ATOMIC_RELEASE);
+	}
+	if (fb)
+		hp_note_fallback(pool);
+	span_map(m, (unsigned int)(((char *)p - (char *)hp_slot_addr(a, idx)) / gsz),
+		 (unsigned int)((bytes + gsz - 1) / gsz), sp);
+	*arena = a;
+	return p;
+}
+
+void hp_mixed_span_put(struct hp_arena *a, void *start)
+{
+	size_t idx = hp_slot_index(a, start);
+	struct hp_mixed *m = a->slots[idx].mixed;
+	unsigned int st = (unsigned int)(((char *)start - (char *)hp_slot_addr(a, idx)) /
+					 hp_granule_size(a));
+
+	span_map(m, st, block_granules(m, st), NULL);
+	hp_mixed_free(a, m, st);
+}
