@@ -39,6 +39,19 @@ static pthread_once_t theap_once = PTHREAD_ONCE_INIT;
 
 static void theap_exit(void *arg);
 
+static const struct hp_theap_client *client;
+
+void hp_theap_set_client(const struct hp_theap_client *c)
+{
+	client = c;
+}
+
+static void client_drop(struct hp_theap *th, bool child)
+{
+	if (client && th->large)
+		client->drop(th, child);
+}
+
 static void theap_key_init(void)
 {
 	theap_key_ok = pthread_key_create(&theap_key, theap_exit) == 0;
@@ -270,6 +283,7 @@ static void theap_exit(void *arg)
 		if (!__atomic_load_n(&th->dead, __ATOMIC_ACQUIRE) && pool_listed(pool)) {
 			hp_pool_lock(pool);
 			if (!th->dead) {
+				client_drop(th, false);
 				theap_drop_spans(th);
 				theap_unlink_pool(th);
 			}
@@ -307,6 +321,7 @@ static void heap_atfork_child(void)
 	for (struct hp_theap *th = tl_heaps; th; th = th->tnext) {
 		if (th->dead)
 			continue;
+		client_drop(th, true);
 		theap_drop_spans(th);
 		th->pnext = th->pool->heap->theaps;
 		th->pprev = NULL;
@@ -338,6 +353,8 @@ static void heap_destroy_all(struct hugepool *pool)
 	if (!hp)
 		return;
 	for (th = hp->theaps; th; th = th->pnext) {
+		if (client && th->large)
+			client->forget(th);
 		for (c = 0; c < HP_HEAP_CLASSES; c++) {
 			struct hp_span *sp = th->ring[c];
 
@@ -365,6 +382,7 @@ static void heap_trim(struct hugepool *pool)
 		;
 	if (!th)
 		return;
+	client_drop(th, false);
 	for (c = 0; c < HP_HEAP_CLASSES; c++) {
 		struct hp_span *sp = th->ring[c], *next;
 

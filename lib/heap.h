@@ -54,7 +54,19 @@ struct hp_theap {
 	struct hp_theap *tnext;		/* this thread's heaps (TLS list) */
 	struct hp_theap *pnext, *pprev;	/* the pool's heaps (pool lock) */
 	bool dead;			/* pool destroyed; the thread drops it */
+	void *large;			/* the large-block cache's (alloc.c) */
 };
+
+/* A consumer above the heap that keeps per-thread state in th->large
+ * (alloc.c's cache of large blocks) is told, pool lock held, when that
+ * state must go back to the pool: the thread exits, hugepool_trim, or
+ * (child: true) the thread's heaps are dropped in a forked child. At pool
+ * destroy the state is forgotten instead (destroy_all frees the blocks). */
+struct hp_theap_client {
+	void (*drop)(struct hp_theap *th, bool child);
+	void (*forget)(struct hp_theap *th);
+};
+void hp_theap_set_client(const struct hp_theap_client *c);
 
 /* The pool's heap state (struct hugepool.heap). */
 struct hp_heap_pool {
