@@ -224,14 +224,19 @@ static hp_cold int free_other(struct hp_span *sp, void *ptr, struct hp_theap *o)
 	if (o && hp_theap_mine(o)) {
 		*(void **)ptr = sp->free;
 		sp->free = ptr;
-		if (--sp->used == 0 && o->ring[sp->cls] != sp) {
+		if (--sp->used == 0 && o->ring[sp->cls] != sp && !hp_tl_pool_locks) {
 			span_retire(o, sp);
 			return 2;
 		}
 		return 1;
 	}
-	if (!o || unlikely(!hp_span_private(sp)))
+	if (unlikely(!hp_span_private(sp)))
+		/* a page still shared copy-on-write: not even a push into
+		 * it from inside the allocator (it stays held) */
+		return hp_tl_pool_locks ? 1 : free_locked(sp, ptr);
+	if (!o && !hp_tl_pool_locks)
 		return free_locked(sp, ptr);
+	/* an abandoned span's xfree is taken by whoever adopts it */
 	do
 		*(void **)ptr = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
 	while (!__atomic_compare_exchange_n(&sp->xfree, (void **)ptr, ptr, true,
@@ -260,7 +265,7 @@ int hp_heap_free(struct hp_arena *a, void *ptr)
 	if (likely(o == hp_tl_heap && o)) {
 		*(void **)ptr = sp->free;
 		sp->free = ptr;
-		if (likely(--sp->used) || o->ring[sp->cls] == sp)
+		if (likely(--sp->used) || o->ring[sp->cls] == sp || hp_tl_pool_locks)
 			return 1;
 		span_retire(o, sp);
 		return 2;
