@@ -21,7 +21,9 @@
 
 #include <string.h>
 
-#define RING_LOOK	4	/* spans looked at before the pool lock */
+#define RING_LOOK	64	/* spans looked at before the pool lock: enough
+				 * to find the objects other threads freed
+				 * before a new span is carved */
 
 /* ------------------------------------------------------------------------
  * the class ring (owner only)
