@@ -56,22 +56,6 @@ void hp_theap_ring_del(struct hp_span **ring, struct hp_span *sp)
 	sp->next = sp->prev = NULL;
 }
 
-/* the same as hp_heap_alloc_fast's, for the slow path */
-static inline void *span_pop(struct hp_span *sp)
-{
-	void *p = sp->free;
-
-	if (p) {
-		sp->free = *(void **)p;
-	} else if (sp->bump < sp->nobj) {
-		p = sp->start + (size_t)sp->bump++ * sp->osize;
-	} else {
-		return NULL;
-	}
-	sp->used++;
-	return p;
-}
-
 /* An empty span that is not the ring's head goes back to the pool. */
 static void span_retire(struct hp_theap *th, struct hp_span *sp)
 {
@@ -113,7 +97,7 @@ hp_cold void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls)
 
 	if (head) {
 		hp_span_collect(head);
-		if ((p = span_pop(head)))
+		if ((p = hp_span_pop(head)))
 			return p;
 		for (sp = head->next, k = 0; sp != head && k < RING_LOOK; sp = next, k++) {
 			next = sp->next;
@@ -124,14 +108,14 @@ hp_cold void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls)
 			}
 			if (sp->free || sp->bump < sp->nobj) {
 				th->ring[cls] = sp;
-				return span_pop(sp);
+				return hp_span_pop(sp);
 			}
 		}
 		/* the next search starts where this one stopped */
 		th->ring[cls] = sp;
 	}
 	sp = span_get(th, cls);
-	return sp ? span_pop(sp) : NULL;
+	return sp ? hp_span_pop(sp) : NULL;
 }
 
 /* The class for size at align (a power of two up to a granule): a class
@@ -171,7 +155,7 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 	if (unlikely(!th))
 		return NULL;
 	sp = th->ring[cls];
-	p = likely(sp) ? span_pop(sp) : NULL;
+	p = likely(sp) ? hp_span_pop(sp) : NULL;
 	if (unlikely(!p)) {
 		p = hp_heap_alloc_slow(th, (unsigned int)cls);
 		if (!p)

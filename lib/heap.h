@@ -144,6 +144,22 @@ int hp_heap_free(struct hp_arena *a, void *ptr);
 size_t hp_heap_usable(const struct hp_arena *a, const void *ptr);
 void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls);
 
+/* An object of sp: its free list first, then its never-used part. */
+static inline void *hp_span_pop(struct hp_span *sp)
+{
+	void *p = sp->free;
+
+	if (likely(p)) {
+		sp->free = *(void **)p;
+	} else if (sp->bump < sp->nobj) {
+		p = sp->start + (size_t)sp->bump++ * sp->osize;
+	} else {
+		return NULL;
+	}
+	sp->used++;
+	return p;
+}
+
 /* malloc's path, inline for the preload: NULL sends the caller to
  * hp_heap_alloc / hp_alloc, which handle everything else. */
 static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
@@ -156,17 +172,8 @@ static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
 	if (unlikely(!th || th->pool != pool || __atomic_load_n(&th->dead, __ATOMIC_RELAXED)))
 		return NULL;
 	sp = th->ring[cls];
-	if (unlikely(!sp))
+	if (unlikely(!sp) || unlikely(!(p = hp_span_pop(sp))))
 		return NULL;
-	p = sp->free;
-	if (likely(p)) {
-		sp->free = *(void **)p;
-	} else if (sp->bump < sp->nobj) {
-		p = sp->start + (size_t)sp->bump++ * sp->osize;
-	} else {
-		return NULL;
-	}
-	sp->used++;
 	th->allocs++;
 	return p;
 }
