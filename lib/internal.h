@@ -196,6 +196,10 @@ uint64_t hp_proc_start_time(int pid);
 /* Tiny formatting without stdio (safe inside malloc). */
 size_t hp_fmt_ulong(char *buf, unsigned long v);
 void hp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* strerror for the library: never translated, so it takes none of the
+ * locale locks that strerror's gettext takes (a malloc called under
+ * bindtextdomain's write lock must not take it again) */
+const char *hp_errstr(int err);
 extern int hp_verbose;			/* HUGEPOOL_VERBOSE */
 static inline uint64_t hp_now_ms(void);
 

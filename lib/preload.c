@@ -853,7 +853,7 @@ static int stats_open(const char *tmpl)
 			 O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		hp_log(0, "cannot open HUGEPOOL_STATS_FILE=\"%s\": %s; stats go to stderr",
-		       path, fd == -ELOOP ? "it is a symbolic link" : strerror(-fd));
+		       path, fd == -ELOOP ? "it is a symbolic link" : hp_errstr(-fd));
 		return -1;
 	}
 	ret = hp_sys_fstat(fd, &st);
