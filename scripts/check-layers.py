@@ -42,7 +42,7 @@ LAYERS = [
 	("move",      ["move"]),
 	("consumers", ["default", "alloc", "region", "uring", "heap*"]),
 	("reporting", ["stats", "publish"]),
-	("faces",     ["preload"]),
+	("faces",     ["preload", "segments", "shm"]),
 ]
 
 UNDEF_TYPES = set("Uw")
