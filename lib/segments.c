@@ -176,7 +176,7 @@ static int seg_recover(void *lo, void *fresh, size_t len, int prot, int err)
 
 /* Whole pages of a huge page size for [lo, hi): the window rule (see the
  * banner). 0, or -errno with the segment as it was. */
-static int seg_move(const struct hp_seg_piece *pc, const struct hp_hstate *h, const char *name)
+int hp_seg_move(const struct hp_seg_piece *pc, const struct hp_hstate *h, const char *name)
 {
 	size_t len = pc->hi - pc->lo;
 	void *lo = (void *)pc->lo, *fresh, *out;
@@ -267,7 +267,7 @@ static void seg_apply(const struct hp_seg_plan *p, const struct hp_hstate *h, co
 		int ret;
 
 		seg_name(name, sizeof(name), path, p, &one);
-		ret = seg_move(&one, h, name);
+		ret = hp_seg_move(&one, h, name);
 		if (ret) {
 			hp_log(2, "segments: %s: %zu bytes stay on base pages: %s", name,
 			       (size_t)(one.hi - one.lo), strerror(-ret));
@@ -387,7 +387,7 @@ static long seg_threads(void)
 /* May the plan go ahead? Says why not (once) and counts it. */
 static bool seg_allowed(const struct seg_walk *w, const struct hp_hstate *h)
 {
-	uintptr_t self = (uintptr_t)seg_move;
+	uintptr_t self = (uintptr_t)hp_seg_move;
 	long threads = seg_threads();
 	size_t max = 0;
 
@@ -460,7 +460,7 @@ void hp_segments_remap(void)
 	}
 	memset(&w, 0, sizeof(w));
 	w.ps = h->size;
-	w.self_base = object_base((void *)seg_move);
+	w.self_base = object_base((void *)hp_seg_move);
 	w.libc_base = object_base((void *)memcpy);
 	w.ldso_base = (uintptr_t)getauxval(AT_BASE);
 	dl_iterate_phdr(seg_collect, &w);

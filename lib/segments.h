@@ -48,6 +48,13 @@ size_t hp_seg_size(const struct hp_seg_plan *plan, unsigned int kind);
 /* "text", "data", "bss" */
 const char *hp_seg_kind_name(unsigned int kind);
 
+/* Move the whole pages [pc->lo, pc->hi) onto pages of h, in a hugetlb
+ * memfd called name (the window rule: see segments.c). 0, or -errno with
+ * the range as it was (or, if a failed mremap took it away, a base-page
+ * copy of it). Exposed for tests/system/sys-segments.c. */
+struct hp_hstate;
+int hp_seg_move(const struct hp_seg_piece *pc, const struct hp_hstate *h, const char *name);
+
 /* The preload's constructor: move the program's selected segments (and
  * those of HUGEPOOL_SEGMENTS_LIBS) onto huge pages, once. */
 void hp_segments_remap(void);
