@@ -125,7 +125,8 @@ static void help(void)
 	printf("Usage: hugepool-ctl segments BINARY\n\n"
 	       "For each loadable segment of BINARY (text, rodata, data, bss), the bytes that\n"
 	       "HUGEPOOL_SEGMENTS (hugepool-ctl run --text --data --bss) would put on 2 MiB and\n"
-	       "on 1 GiB pages, and why the rest would stay on base pages.\n");
+	       "on 1 GiB pages, and why the rest would stay on base pages.\n\n"
+	       "  -h, --help             this help\n");
 }
 
 int cmd_segments(int argc, char **argv)
