@@ -8,10 +8,12 @@
  * `seg-prog run` prints what it computes, the same with and without the
  * preload: checksums of .data and .bss, a C++ exception thrown and caught
  * through the text, a backtrace(), a fork child that writes .bss (its
- * parent's copy must not change) and execs, and threads that read .bss.
+ * parent's copy must not change) and execs, threads that read .bss, and
+ * a dlopen'd library's function called.
  * `seg-prog where` prints the KernelPageSize (kB) of the .bss and .data
  * arrays and of the text the exception crosses, from /proc/self/smaps.
  */
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <pthread.h>
 #include <stdexcept>
@@ -100,6 +102,18 @@ static long kernel_page_kb(const void *addr)
 	return kb;
 }
 
+// a library loaded after the move: ld.so maps it next to moved segments
+static int dlopen_call(void)
+{
+	void *h = dlopen("libm.so.6", RTLD_NOW);
+	double (*fn)(double) = h ? (double (*)(double))dlsym(h, "sqrt") : NULL;
+
+	if (!fn)
+		return 4;
+	printf("dlopen: sqrt(2) = %.6f\n", fn(2.0));
+	return 0;
+}
+
 static int run(void)
 {
 	unsigned long threads_sum = 0;
@@ -137,7 +151,7 @@ static int run(void)
 		threads_sum += (unsigned long)r;
 	}
 	printf("threads: sum %lu\n", threads_sum);
-	return 0;
+	return dlopen_call();
 }
 
 int main(int argc, char **argv)

@@ -24,6 +24,7 @@ LIB=${HUGEPOOL_TEST_LIB:?}
 B=${HUGEPOOL_TEST_DIR:?}
 CTL=${HUGEPOOL_TEST_BUILDDIR:?}/tools/hugepool-ctl
 THR=${HUGEPOOL_TEST_THREAD_LIB:?}
+BIG=${HUGEPOOL_TEST_BIG_LIB:?}
 unset HUGEPOOL_VERBOSE HUGEPOOL_STATS
 fails=0 checks=0
 ok() { checks=$((checks + 1)); }
@@ -67,6 +68,7 @@ same_output() {
 	check "$name: output differs: $OUT vs $plain" '[ "$OUT" = "$plain" ]'
 	check "$name: child exec ran" 'grep -q "child exec ok" <<<"$OUT"'
 	check "$name: exception through the text" 'grep -q "backtrace deep enough" <<<"$OUT"'
+	check "$name: dlopen after the move" 'grep -q "dlopen: sqrt(2) = 1.414214" <<<"$OUT"'
 }
 
 # 1. the two programs, everything moved
@@ -91,6 +93,14 @@ if command -v gdb >/dev/null; then
 	check "gdb attaches and backtraces through the moved text: $bt" 'grep -q "in main" <<<"$bt"'
 fi
 kill $pid; wait $pid 2>/dev/null || true
+
+# a shared library by pattern: its 16 MiB .bss moves, its pattern survives
+# (its destructor checks) and the program's own segments move too
+same_output "libs" HUGEPOOL_SEGMENTS=bss HUGEPOOL_SEGMENTS_LIBS='libseg-biglib*' \
+	HUGEPOOL_VERBOSE=2 LD_PRELOAD="$LIB:$BIG" -- "$B/seg-bss"
+check "libs: the library's bss moved: $(grep biglib <<<"$ERR" || true)" \
+	'grep -Eq "libseg-biglib.so bss: [1-9][0-9]* of [0-9]+ bytes moved" <<<"$ERR"'
+check "libs: libc and ld.so never move" '! grep -Eq "(libc.so|ld-linux)" <<<"$ERR"'
 
 # 2. only what was asked
 seg HUGEPOOL_SEGMENTS=bss -- "$B/seg-text" where
