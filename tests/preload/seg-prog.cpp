@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../support/support.h"
+
 #define BSS_BYTES (64UL << 20)
 #define DATA_WORDS (1UL << 20)
 
@@ -83,23 +85,12 @@ static void *reader(void *arg)
 	return (void *)checksum(bss_arr + (size_t)k * (BSS_BYTES / 4), BSS_BYTES / 4);
 }
 
+/* KernelPageSize of the mapping at addr, in kB (tests/support) */
 static long kernel_page_kb(const void *addr)
 {
-	unsigned long a = (unsigned long)addr, lo, hi;
-	char line[512];
-	long kb = -1;
-	bool in = false;
-	FILE *f = fopen("/proc/self/smaps", "r");
+	long b = smaps_page_size(addr);
 
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
-			in = a >= lo && a < hi;
-		else if (in && sscanf(line, "KernelPageSize: %ld kB", &kb) == 1)
-			break;
-	}
-	if (f)
-		fclose(f);
-	return kb;
+	return b > 0 ? b >> 10 : b;
 }
 
 // a library loaded after the move: ld.so maps it next to moved segments

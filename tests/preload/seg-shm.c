@@ -11,25 +11,16 @@
 #include <string.h>
 #include <sys/shm.h>
 
+#include "../support/support.h"
+
 #define SEG_SIZE ((3UL << 20) + 100)
 
+/* KernelPageSize of the mapping at addr, in kB (tests/support) */
 static long kernel_page_kb(const void *addr)
 {
-	unsigned long a = (unsigned long)addr, lo, hi;
-	char line[512];
-	long kb = -1;
-	int in = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
+	long b = smaps_page_size(addr);
 
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
-			in = a >= lo && a < hi;
-		else if (in && sscanf(line, "KernelPageSize: %ld kB", &kb) == 1)
-			break;
-	}
-	if (f)
-		fclose(f);
-	return kb;
+	return b > 0 ? b >> 10 : b;
 }
 
 int main(int argc, char **argv)
