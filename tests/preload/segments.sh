@@ -91,6 +91,8 @@ check "maps names the moved data+bss" 'grep -Eq "/memfd:hugepool:seg-text:(data\
 if command -v gdb >/dev/null; then
 	bt=$(timeout 120 gdb -q -p $pid -batch -ex bt 2>&1 || true)
 	check "gdb attaches and backtraces through the moved text: $bt" 'grep -q "in main" <<<"$bt"'
+elif [ "${HUGEPOOL_TEST_REQUIRE:-0}" = 1 ]; then
+	fail "no gdb to attach with (scripts/lib.sh installs it)"
 fi
 kill $pid; wait $pid 2>/dev/null || true
 
