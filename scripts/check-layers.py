@@ -42,7 +42,7 @@ LAYERS = [
 	("move",      ["move"]),
 	("consumers", ["default", "alloc", "region", "uring", "heap*"]),
 	("reporting", ["stats", "publish"]),
-	("faces",     ["preload", "segments", "shm"]),
+	("faces",     ["preload", "segplan", "segments", "shm"]),
 ]
 
 UNDEF_TYPES = set("Uw")
