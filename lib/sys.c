@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ const char *const hp_sys_call_names[HP_SYS_NR_CALLS] = {
 	[HP_SYS_FALLOCATE] = "fallocate", [HP_SYS_FTRUNCATE] = "ftruncate",
 	[HP_SYS_OPEN] = "open", [HP_SYS_READ] = "read", [HP_SYS_WRITE] = "write",
 	[HP_SYS_FCNTL] = "fcntl", [HP_SYS_IO_URING_REGISTER] = "io_uring_register",
+	[HP_SYS_MPROTECT] = "mprotect", [HP_SYS_SHMGET] = "shmget",
 };
 
 int (*volatile hp_sys_inject)(enum hp_sys_call call);
@@ -106,6 +108,33 @@ int hp_sys_madvise(void *addr, size_t len, int advice)
 {
 	INJECT(HP_SYS_MADVISE);
 	return (int)SYS(madvise(addr, len, advice));
+}
+
+int hp_sys_mprotect(void *addr, size_t len, int prot)
+{
+	INJECT(HP_SYS_MPROTECT);
+	return (int)SYS(mprotect(addr, len, prot));
+}
+
+/* The raw syscall: shm.c's shmget is the exported one, and calling
+ * glibc's by name from the library would call ourselves. */
+int hp_sys_shmget(int key, size_t size, int flags)
+{
+	INJECT(HP_SYS_SHMGET);
+	return (int)SYS(syscall(SYS_shmget, (key_t)key, size, flags));
+}
+
+int hp_sys_block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	return -pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
+int hp_sys_restore_signals(const sigset_t *old)
+{
+	return -pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* Raw syscalls for the memory policy calls: libnuma's wrappers print on

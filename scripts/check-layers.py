@@ -45,7 +45,7 @@ LAYERS = [
 	("heap",      ["heap*"]),
 	("consumers", ["default", "alloc", "region", "uring"]),
 	("reporting", ["stats", "publish"]),
-	("faces",     ["preload"]),
+	("faces",     ["preload", "segplan", "segments", "shm"]),
 ]
 
 UNDEF_TYPES = set("Uw")

@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "umount",  cmd_umount,  "unmount a hugetlbfs mount: umount DIR" },
 	{ "apply",   cmd_apply,   "apply a declarative config file (pools, mounts)" },
 	{ "run",     cmd_run,     "run a program under the hugepool preload" },
+	{ "segments", cmd_segments, "how much of a binary's text/data/bss huge pages would cover" },
 	{ "stats",   cmd_stats,   "live pool counters of processes using libhugepool" },
 	{ "explain", cmd_explain, "what would stop huge pages from working here" },
 	{ "thp",     cmd_thp,     "transparent huge page settings: show or set" },
@@ -79,7 +80,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no command given (show, set, mount, umount, apply, "
-				       "run, stats, explain, thp, setup, clear)");
+				       "run, segments, stats, explain, thp, setup, clear)");
 	/* "hugepool-ctl help [COMMAND]" is "hugepool-ctl [COMMAND] --help" */
 	if (!strcmp(argv[optind], "help")) {
 		static char help_opt[] = "--help";
