@@ -555,9 +555,15 @@ struct hp_options {
 	long decay_ms;
 	int malloc_mode;		/* HUGEPOOL_MALLOC: -1 unset (auto), 0, 1 */
 	bool publish;			/* HUGEPOOL_PUBLISH (default on) */
+	unsigned int segments;		/* HP_SEG_* bits: which segments to remap */
+	bool shm;			/* shmget gets SHM_HUGETLB */
 	const char *publish_dir;	/* HUGEPOOL_PUBLISH_DIR, or NULL */
 	bool secure;			/* AT_SECURE: the environment was ignored */
+	const char *hugetlb_path;	/* HUGETLB_PATH: the compat library's mount */
 };
+#define HP_SEG_TEXT 0x1
+#define HP_SEG_DATA 0x2
+#define HP_SEG_BSS 0x4
 extern struct hp_options hp_opt;
 void hp_options_init(void);		/* idempotent */
 void hp_options_defaults(struct hp_options *opt);	/* as hp_opt starts */
@@ -568,6 +574,11 @@ typedef const char *(*hp_getenv_fn)(const char *name);
 void hp_options_parse(struct hp_options *opt, hp_getenv_fn get);
 void hp_options_config(const struct hp_options *opt, struct hugepool_config *cfg);
 long hp_opt_decay_ms(void);		/* HUGEPOOL_DECAY_MS, or the default */
+/* compat-env.c: libhugetlbfs's HUGETLB_* mapped into opt after the
+ * HUGEPOOL_* table (which wins); exe NULL: this program's argv[0]. */
+void hp_compat_env_parse(struct hp_options *opt, hp_getenv_fn get, const char *exe);
+/* Is exe one of the colon-separated names of list (HUGETLB_RESTRICT_EXE)? */
+bool hp_compat_exe_listed(const char *list, const char *exe);
 struct hugepool *hp_default_pool_peek(void);	/* NULL until created */
 
 /* ------------------------------------------------------------------------
