@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +49,7 @@ enum hp_sys_call {
 	HP_SYS_MBIND, HP_SYS_SET_MEMPOLICY, HP_SYS_GET_MEMPOLICY,
 	HP_SYS_MOVE_PAGES, HP_SYS_MEMFD_CREATE, HP_SYS_FALLOCATE,
 	HP_SYS_FTRUNCATE, HP_SYS_OPEN, HP_SYS_READ, HP_SYS_WRITE,
-	HP_SYS_FCNTL, HP_SYS_IO_URING_REGISTER,
+	HP_SYS_FCNTL, HP_SYS_IO_URING_REGISTER, HP_SYS_MPROTECT, HP_SYS_SHMGET,
 	HP_SYS_NR_CALLS
 };
 extern const char *const hp_sys_call_names[HP_SYS_NR_CALLS];
@@ -90,6 +91,13 @@ int hp_sys_read_ulong(const char *path, unsigned long *out);
 long hp_sys_write_all(int fd, const void *buf, size_t len);
 void hp_sys_close(int fd);
 long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), void *arg);
+/* segments.c and shm.c: protections of a remapped segment, the
+ * SHM_HUGETLB attempt, and the signal mask around a segment's swap (not
+ * injected: sigprocmask cannot fail with valid arguments). */
+int hp_sys_mprotect(void *addr, size_t len, int prot);
+int hp_sys_shmget(int key, size_t size, int flags);	/* id or -errno */
+int hp_sys_block_signals(sigset_t *old);	/* all of them */
+int hp_sys_restore_signals(const sigset_t *old);
 /* Page size of the mapping containing addr from /proc/self/smaps
  * (KernelPageSize, bytes), or -errno. For tests and the CLI, not hot paths. */
 long hp_sys_kernel_page_size(const void *addr);
@@ -691,6 +699,8 @@ int hp_sys_fchmod(int fd, mode_t mode);
 bool hp_sys_pid_alive(pid_t pid);	/* false only for a pid that is gone */
 int hp_sys_rmdir(const char *path);
 int hp_sys_getrandom(void *buf, size_t len);
+/* compat/: statfs(2)'s f_type and f_bsize of path. 0 or -errno. */
+int hp_sys_statfs(const char *path, long *type, long *bsize);
 
 /* ------------------------------------------------------------------------
  * cgroup.c: the hugetlb cgroup of this process (v2 and v1): limits, usage,
