@@ -41,8 +41,10 @@ int cmd_pagesize(int argc, char **argv)
 		case 'H': base = false; huge = true; break;
 		case 'h':
 			printf("Usage: hugepool-ctl pagesize [-a|--all] [-H|--huge-only]\n\n"
-			       "libhugetlbfs's pagesize: the base page size in bytes; with -a\n"
-			       "every page size, with -H the huge page sizes only.\n");
+			       "libhugetlbfs's pagesize: the base page size in bytes, one a line.\n\n"
+			       "  -a, --all        every page size: base, then huge\n"
+			       "  -H, --huge-only  the huge page sizes only\n"
+			       "  -h, --help       this help\n");
 			return CTL_OK;
 		default: return ctl_getopt_error(ch, argv);
 		}
@@ -477,6 +479,7 @@ static void hugectl_help(void)
 	       "  --shm           shmget gets SHM_HUGETLB (HUGEPOOL_SHM=1)\n"
 	       "  -v, --verbose N libhugetlbfs's level 0..99 (2: warnings), as HUGETLB_VERBOSE\n"
 	       "  --dry-run       print the environment and command; run nothing\n"
+	       "  -h, --help      this help\n"
 	       "--thp, --no-reserve, --share-text, --no-preload, --force-preload,\n"
 	       "--library-use-path and --library-path have no meaning for hugepool:\n"
 	       "each is one line on stderr and ignored. See hugepool-ctl(8).\n");
