@@ -71,7 +71,7 @@ static char *read_mounts(void)
 	char path[PATH_MAX];
 	size_t len = 64 * 1024;
 
-	snprintf(path, sizeof(path), "%s/proc/self/mounts", hp_sysfs_root);
+	snprintf(path, sizeof(path), "%s/proc/mounts", hp_sysfs_root);
 	for (;;) {
 		char *buf = malloc(len);
 		long n;

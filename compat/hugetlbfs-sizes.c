@@ -86,3 +86,12 @@ COMPAT_EXPORT int getpagesizes(long pagesizes[], int n_elem)
 	pagesizes[0] = base;
 	return huge_sizes(pagesizes, n_elem, 1);
 }
+
+/* libhugetlbfs's test probe (its tests/gethugepagesizes.c fakes sysfs and
+ * meminfo, then asks for the sizes to be discovered again): exported, as
+ * libhugetlbfs exports its __tp_* names, so that its suite runs as is. */
+COMPAT_EXPORT void __tp_kernel_default_hugepage_size_reset(void);
+COMPAT_EXPORT void __tp_kernel_default_hugepage_size_reset(void)
+{
+	hp_hstate_reset();
+}
