@@ -181,80 +181,32 @@ static void c_path(struct hp_options *o, hp_getenv_fn get, const char *v)
 		o->hugetlb_path = v;
 }
 
-static void c_no_prefault(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_NO_PREFAULT", "pages are always populated when taken; "
-			   "that is what makes running out an error and not a SIGBUS");
-}
-
-static void c_no_reserve(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_NO_RESERVE", "pools reserve what they promise; "
-			   "hugepool_region_reserve(HUGEPOOL_REGION_NORESERVE) is the opt-out");
-}
-
-static void c_force_elfmap(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_FORCE_ELFMAP", "segments are remapped without "
-			   "relinking; HUGETLB_ELFMAP alone says which");
-}
-
-static void c_heapbase(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_MORECORE_HEAPBASE", "the heap is hugepool's pool, "
-			   "placed by the kernel");
-}
-
-static void c_share(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_SHARE", "segments are private to each process");
-}
-
-static void c_share_path(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_SHARE_PATH", "segments are private to each process");
-}
-
-static void c_minimal_copy(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_MINIMAL_COPY", "segments are copied whole");
-}
-
-static void c_features(struct hp_options *o, hp_getenv_fn get, const char *v)
-{
-	(void)o, (void)get, (void)v;
-	compat_meaningless("HUGETLB_FEATURES", "kernel features are probed, "
-			   "not read from the kernel version");
-}
-
-/* Verbosity first, so that the lines after it obey it. */
+/* Verbosity first, so that the lines after it obey it. A variable with
+ * no parser has no meaning for hugepool: its line says why. */
 static const struct {
 	const char *name;
 	compat_parse_fn parse;
+	const char *why;
 } compat_table[] = {
-	{ "HUGETLB_VERBOSE", c_verbose },
-	{ "HUGETLB_DEBUG", c_debug },
-	{ "HUGETLB_DEFAULT_PAGE_SIZE", c_default_page_size },
-	{ "HUGETLB_MORECORE", c_morecore },
-	{ "HUGETLB_MORECORE_SHRINK", c_morecore_shrink },
-	{ "HUGETLB_MORECORE_HEAPBASE", c_heapbase },
-	{ "HUGETLB_ELFMAP", c_elfmap },
-	{ "HUGETLB_FORCE_ELFMAP", c_force_elfmap },
-	{ "HUGETLB_MINIMAL_COPY", c_minimal_copy },
-	{ "HUGETLB_SHARE", c_share },
-	{ "HUGETLB_SHARE_PATH", c_share_path },
-	{ "HUGETLB_SHM", c_shm },
-	{ "HUGETLB_PATH", c_path },
-	{ "HUGETLB_NO_PREFAULT", c_no_prefault },
-	{ "HUGETLB_NO_RESERVE", c_no_reserve },
-	{ "HUGETLB_FEATURES", c_features },
+	{ "HUGETLB_VERBOSE", c_verbose, NULL },
+	{ "HUGETLB_DEBUG", c_debug, NULL },
+	{ "HUGETLB_DEFAULT_PAGE_SIZE", c_default_page_size, NULL },
+	{ "HUGETLB_MORECORE", c_morecore, NULL },
+	{ "HUGETLB_MORECORE_SHRINK", c_morecore_shrink, NULL },
+	{ "HUGETLB_MORECORE_HEAPBASE", NULL, "the heap is hugepool's pool, placed by the kernel" },
+	{ "HUGETLB_ELFMAP", c_elfmap, NULL },
+	{ "HUGETLB_FORCE_ELFMAP", NULL,
+	  "segments are remapped without relinking; HUGETLB_ELFMAP alone says which" },
+	{ "HUGETLB_MINIMAL_COPY", NULL, "segments are copied whole" },
+	{ "HUGETLB_SHARE", NULL, "segments are private to each process" },
+	{ "HUGETLB_SHARE_PATH", NULL, "segments are private to each process" },
+	{ "HUGETLB_SHM", c_shm, NULL },
+	{ "HUGETLB_PATH", c_path, NULL },
+	{ "HUGETLB_NO_PREFAULT", NULL, "pages are always populated when taken; that is what "
+	  "makes running out an error and not a SIGBUS" },
+	{ "HUGETLB_NO_RESERVE", NULL, "pools reserve what they promise; "
+	  "hugepool_region_reserve(HUGEPOOL_REGION_NORESERVE) is the opt-out" },
+	{ "HUGETLB_FEATURES", NULL, "kernel features are probed, not read from the kernel version" },
 };
 
 /* ------------------------------------------------------------------------
@@ -319,7 +271,12 @@ void hp_compat_env_parse(struct hp_options *opt, hp_getenv_fn get, const char *e
 			return;
 		}
 	}
-	for (i = 0; i < ARRAY_SIZE(compat_table); i++)
-		if ((v = get(compat_table[i].name)))
+	for (i = 0; i < ARRAY_SIZE(compat_table); i++) {
+		if (!(v = get(compat_table[i].name)))
+			continue;
+		if (compat_table[i].parse)
 			compat_table[i].parse(opt, get, v);
+		else
+			compat_meaningless(compat_table[i].name, compat_table[i].why);
+	}
 }

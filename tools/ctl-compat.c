@@ -338,37 +338,39 @@ static void ha_page_sizes(bool all)
 	}
 }
 
+/* hugeadm's options: ours, then the refused ones (filled in by ha_parse) */
+#define HA_NOWN 18
+static struct option ha_opts[HA_NOWN + ARRAY_SIZE(ha_refused) + 1] = {
+	{ "pool-pages-min", required_argument, NULL, HA_MIN },
+	{ "pool-pages-max", required_argument, NULL, HA_MAX },
+	{ "pool-list", no_argument, NULL, HA_LIST },
+	{ "create-mounts", no_argument, NULL, HA_MOUNTS },
+	{ "create-global-mounts", no_argument, NULL, HA_GLOBAL },
+	{ "create-user-mounts", required_argument, NULL, HA_USER },
+	{ "create-group-mounts", required_argument, NULL, HA_GROUP },
+	{ "list-all-mounts", no_argument, NULL, HA_ALLMOUNTS },
+	{ "page-sizes", no_argument, NULL, HA_SIZES },
+	{ "page-sizes-all", no_argument, NULL, HA_SIZES_ALL },
+	{ "explain", no_argument, NULL, HA_EXPLAIN },
+	{ "dry-run", no_argument, NULL, HA_DRY },
+	{ "hard", no_argument, NULL, HA_HARD },
+	{ "thp-always", no_argument, NULL, HA_THP_ALWAYS },
+	{ "thp-madvise", no_argument, NULL, HA_THP_MADVISE },
+	{ "thp-never", no_argument, NULL, HA_THP_NEVER },
+	{ "verbose", optional_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+};
+
 static int ha_parse(int argc, char **argv, struct hugeadm *ha)
 {
-	static struct option opts[32 + ARRAY_SIZE(ha_refused)] = {
-		{ "pool-pages-min", required_argument, NULL, HA_MIN },
-		{ "pool-pages-max", required_argument, NULL, HA_MAX },
-		{ "pool-list", no_argument, NULL, HA_LIST },
-		{ "create-mounts", no_argument, NULL, HA_MOUNTS },
-		{ "create-global-mounts", no_argument, NULL, HA_GLOBAL },
-		{ "create-user-mounts", required_argument, NULL, HA_USER },
-		{ "create-group-mounts", required_argument, NULL, HA_GROUP },
-		{ "list-all-mounts", no_argument, NULL, HA_ALLMOUNTS },
-		{ "page-sizes", no_argument, NULL, HA_SIZES },
-		{ "page-sizes-all", no_argument, NULL, HA_SIZES_ALL },
-		{ "explain", no_argument, NULL, HA_EXPLAIN },
-		{ "dry-run", no_argument, NULL, HA_DRY },
-		{ "hard", no_argument, NULL, HA_HARD },
-		{ "thp-always", no_argument, NULL, HA_THP_ALWAYS },
-		{ "thp-madvise", no_argument, NULL, HA_THP_MADVISE },
-		{ "thp-never", no_argument, NULL, HA_THP_NEVER },
-		{ "verbose", optional_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-	};
-	static const size_t nown = 18;
 	size_t i;
 	int ch, idx;
 
 	for (i = 0; i < ARRAY_SIZE(ha_refused); i++)
-		opts[nown + i] = (struct option){ ha_refused[i].name, optional_argument, NULL,
-						  HA_UNSUPPORTED };
+		ha_opts[HA_NOWN + i] = (struct option){ ha_refused[i].name, optional_argument,
+							NULL, HA_UNSUPPORTED };
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":vh", opts, &idx)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":vh", ha_opts, &idx)) != -1) {
 		switch (ch) {
 		case HA_MIN:
 		case HA_MAX:
@@ -392,7 +394,7 @@ static int ha_parse(int argc, char **argv, struct hugeadm *ha)
 		case HA_THP_NEVER: ha->thp = "never"; break;
 		case HA_UNSUPPORTED:
 			return ctl_error(CTL_USAGE, "hugeadm --%s has no counterpart; %s",
-					 opts[idx].name, ha_refused[idx - nown].instead);
+					 ha_opts[idx].name, ha_refused[idx - HA_NOWN].instead);
 		case 'v': break;	/* hugepool-ctl always says what it changes */
 		case 'h': hugeadm_help(); return -1;
 		default: return ctl_getopt_error(ch, argv);

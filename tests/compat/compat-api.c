@@ -213,9 +213,7 @@ int main(int argc, char **argv)
 {
 	struct kbase kb;
 
-	hps = meminfo_default();
-	if (!hps)
-		skip_or_fail("no huge pages in this kernel");
+	hps = need_default_size();
 	if (argc > 1 && !strcmp(argv[1], "exhaust"))
 		return case_exhaust();
 	if (argc > 1 && !strcmp(argv[1], "hugetlb-path"))

@@ -98,6 +98,7 @@ static int case_overflow(void)
 
 	first = malloc(hps);
 	CHECK(first);
+	memset(first, 6, hps);
 	CHECK_EQ(smaps_page_size(first), (long)hps);
 	big = malloc(len);		/* more than HUGEPOOL_MAX=4 allows */
 	CHECK(big);
@@ -117,9 +118,7 @@ int main(int argc, char **argv)
 	struct kbase kb;
 	size_t i;
 
-	hps = meminfo_default();
-	if (!hps)
-		skip_or_fail("no huge pages in this kernel");
+	hps = need_default_size();
 	for (i = 0; argc > 1 && i < ARRAY_LEN(cases); i++)
 		if (!strcmp(argv[1], cases[i].name))
 			return cases[i].fn();

@@ -72,12 +72,15 @@ static inline void umount_tmp(const char *dir)
 	CHECK(rmdir(dir) == 0);
 }
 
-/* The kernel's default huge page size (Hugepagesize in /proc/meminfo). */
-static inline size_t meminfo_default(void)
+/* The kernel's default huge page size (Hugepagesize in /proc/meminfo),
+ * or skip (fail under HUGEPOOL_TEST_REQUIRE) when there is none. */
+static inline size_t need_default_size(void)
 {
 	long b = proc_kb_field("/proc/meminfo", "Hugepagesize");
 
-	return b > 0 ? (size_t)b : 0;
+	if (b <= 0)
+		skip_or_fail("no huge pages in this kernel");
+	return (size_t)b;
 }
 
 #endif

@@ -60,12 +60,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	assert_int_equal(system(cmd), 0);
-	hp_sysfs_root = "";
+	fake_root_remove(root);
 	hp_hstate_reset();
 	return 0;
 }
