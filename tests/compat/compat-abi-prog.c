@@ -5,7 +5,8 @@
  * from libhugetlbfs's man pages: no -dev package). compat-abi.sh runs it
  * unchanged against the stand-in. It checks that the libhugetlbfs.so.0 it
  * got is the file named in HUGEPOOL_TEST_EXPECT_LIB (when set), and that
- * its memory is on huge pages (smaps KernelPageSize).
+ * its memory is on huge pages (smaps KernelPageSize), its heap too under
+ * HUGETLB_MORECORE=yes.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -82,6 +83,16 @@ int main(void)
 	CHECK((uintptr_t)p % (uintptr_t)hps == 0);
 	CHECK(smaps_page_size(p + len - 1) == hps);
 	free_hugepage_region(p);
+	/* HUGETLB_MORECORE=yes: the heap too, which libhugetlbfs itself can no
+	 * longer do on glibc 2.34 and later */
+	if (getenv("HUGETLB_MORECORE")) {
+		p = malloc(4 * (size_t)hps);
+		CHECK(p);
+		memset(p, 1, 4 * (size_t)hps);
+		CHECK(smaps_page_size(p) == hps);
+		free(p);
+		printf("compat-abi-prog: heap on %ld kB pages\n", hps >> 10);
+	}
 	printf("compat-abi-prog: memory on %ld kB pages\n", hps >> 10);
 	return 0;
 }

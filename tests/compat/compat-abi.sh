@@ -8,7 +8,8 @@
 #  - PROG, linked against Debian's library (its references carry
 #    VERS_1.0/HTLBFS_2.x), runs unchanged with LD_LIBRARY_PATH pointing at
 #    the stand-in, and with LD_PRELOAD, gets the stand-in, and has its
-#    memory on huge pages (PROG checks smaps).
+#    memory on huge pages (PROG checks smaps), and its heap too under
+#    HUGETLB_MORECORE=yes.
 set -euo pipefail
 prog=$1 standin=$2 debian=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -46,4 +47,6 @@ done
 HUGEPOOL_TEST_EXPECT_LIB=$standin LD_LIBRARY_PATH=$(dirname "$standin") "$prog" ||
 	fail "under LD_LIBRARY_PATH"
 HUGEPOOL_TEST_EXPECT_LIB=$standin LD_PRELOAD=$standin "$prog" || fail "under LD_PRELOAD"
+HUGETLB_MORECORE=yes HUGEPOOL_TEST_EXPECT_LIB=$standin LD_LIBRARY_PATH=$(dirname "$standin") \
+	"$prog" | grep -q "heap on" || fail "HUGETLB_MORECORE=yes: the heap is not on huge pages"
 echo "compat-abi: ok"
