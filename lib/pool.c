@@ -759,13 +759,13 @@ int hugepool_destroy(struct hugepool *pool)
 			hp_decay_kick(pool->root);
 		hp_pool_watch_removed(pool);
 		hp_pool_watch_changed(pool->parent, true);
-		pthread_mutex_unlock(pool->lock);
+		hp_pool_unlock(pool);
 		hp_meta_free(pool, sizeof(*pool));
 		return 0;
 	}
 	hp_pool_consumers_drain(pool);
 	hp_pool_watch_removed(pool);
-	pthread_mutex_unlock(pool->lock);
+	hp_pool_unlock(pool);
 	hp_arena_destroy(pool->fb_arena);
 	hp_arena_destroy(pool->arena);
 	pthread_mutex_destroy(&pool->lock_storage);
@@ -829,6 +829,7 @@ long hugepool_trim(struct hugepool *pool)
 	if (!pool)
 		return -EINVAL;
 	hp_pool_lock(pool);
+	hp_pool_consumers_trim(pool);
 	ret = hp_pool_decay(pool->root, hp_now_ms(), true);
 	hp_pool_watch_changed(pool->root, true);
 	hp_pool_op_end(pool);
