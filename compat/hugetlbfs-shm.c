@@ -2,8 +2,8 @@
 /*
  * hugetlbfs-shm.c - libhugetlbfs's shmget override, for the stand-in and
  * libhugepool-hugetlbfs until the library's own (lib/shm.c, issue 15)
- * lands; compat/meson.build builds this file only while lib/shm.c does not
- * exist. With HUGETLB_SHM=yes (hp_opt.shm) a segment gets SHM_HUGETLB and
+ * lands; compat/meson.build builds lib/shm.c instead once it exists, and
+ * this file can then go. With HUGETLB_SHM=yes (hp_opt.shm) a segment gets SHM_HUGETLB and
  * the pool page size's flag, its size rounded up to whole pages. Where the
  * kernel refuses (no pages; not in vm.hugetlb_shm_group) the call is made
  * again with base pages, as libhugetlbfs did, said once on stderr.
