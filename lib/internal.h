@@ -581,6 +581,7 @@ struct hp_options {
 	const char *segments_libs;	/* HUGEPOOL_SEGMENTS_LIBS: fnmatch pattern, or NULL */
 	const char *publish_dir;	/* HUGEPOOL_PUBLISH_DIR, or NULL */
 	bool secure;			/* AT_SECURE: the environment was ignored */
+	const char *hugetlb_path;	/* HUGETLB_PATH: the compat library's mount */
 };
 /* shm.c (the preload's shmget): SysV segments made on huge pages, and
  * those the kernel refused (base pages instead) */
@@ -598,6 +599,11 @@ typedef const char *(*hp_getenv_fn)(const char *name);
 void hp_options_parse(struct hp_options *opt, hp_getenv_fn get);
 void hp_options_config(const struct hp_options *opt, struct hugepool_config *cfg);
 long hp_opt_decay_ms(void);		/* HUGEPOOL_DECAY_MS, or the default */
+/* compat-env.c: libhugetlbfs's HUGETLB_* mapped into opt after the
+ * HUGEPOOL_* table (which wins); exe NULL: this program's argv[0]. */
+void hp_compat_env_parse(struct hp_options *opt, hp_getenv_fn get, const char *exe);
+/* Is exe one of the colon-separated names of list (HUGETLB_RESTRICT_EXE)? */
+bool hp_compat_exe_listed(const char *list, const char *exe);
 struct hugepool *hp_default_pool_peek(void);	/* NULL until created */
 
 /* ------------------------------------------------------------------------
@@ -710,6 +716,8 @@ int hp_sys_fchmod(int fd, mode_t mode);
 bool hp_sys_pid_alive(pid_t pid);	/* false only for a pid that is gone */
 int hp_sys_rmdir(const char *path);
 int hp_sys_getrandom(void *buf, size_t len);
+/* compat/: statfs(2)'s f_type and f_bsize of path. 0 or -errno. */
+int hp_sys_statfs(const char *path, long *type, long *bsize);
 
 /* ------------------------------------------------------------------------
  * cgroup.c: the hugetlb cgroup of this process (v2 and v1): limits, usage,

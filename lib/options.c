@@ -366,7 +366,9 @@ static void check_min_max(struct hp_options *o)
  * holds the defaults): one warning line for each bad value, which is then
  * left at its default. get is the process environment (NULL for every
  * name under AT_SECURE); the fuzzer (tests/fuzz/fuzz-options.c) passes a
- * table of its own. Sets hp_verbose from HUGEPOOL_VERBOSE first.
+ * table of its own. Sets hp_verbose from HUGEPOOL_VERBOSE first. Then
+ * libhugetlbfs's HUGETLB_* variables (compat-env.c), for whatever the
+ * HUGEPOOL_* ones left unset: HUGEPOOL_* wins where both are set.
  */
 void hp_options_parse(struct hp_options *opt, hp_getenv_fn get)
 {
@@ -379,6 +381,7 @@ void hp_options_parse(struct hp_options *opt, hp_getenv_fn get)
 		if (i == 0)
 			hp_verbose = opt->verbose;
 	}
+	hp_compat_env_parse(opt, get, NULL);
 	check_min_max(opt);
 }
 

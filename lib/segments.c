@@ -70,7 +70,7 @@ static int seg_recover(void *lo, void *fresh, size_t len, int prot, int err)
 	}
 	if (ret) {
 		hp_log(0, "segments: a segment at %p was unmapped by a failed mremap and cannot "
-		       "be mapped again (%s)", lo, strerror(-ret));
+		       "be mapped again (%s)", lo, hp_errstr(-ret));
 		return err;
 	}
 	memcpy(lo, fresh, len);
@@ -175,7 +175,7 @@ static void seg_apply(const struct hp_seg_plan *p, const struct hp_hstate *h, co
 		ret = hp_seg_move(&one, h, name);
 		if (ret) {
 			hp_log(2, "segments: %s: %zu bytes stay on base pages: %s", name,
-			       (size_t)(one.hi - one.lo), strerror(-ret));
+			       (size_t)(one.hi - one.lo), hp_errstr(-ret));
 			seg_refuse(1, "segments: %s could not be had on huge pages; it stays on "
 				   "base pages (counted as refused in the stats)", name);
 			continue;

@@ -38,7 +38,7 @@ static hp_cold void shm_fallback(size_t size, int err)
 	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
 		hp_log(1, "shmget: a %zu-byte SysV segment could not be had on huge pages (%s%s); "
 		       "it is on base pages (counted as shm fallbacks in the stats)", size,
-		       strerror(err), err == EPERM ? ": not root and not in vm.hugetlb_shm_group" :
+		       hp_errstr(err), err == EPERM ? ": not root and not in vm.hugetlb_shm_group" :
 		       "");
 }
 

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -502,4 +503,21 @@ int hp_sys_getrandom(void *buf, size_t len)
 	if (n < 0)
 		return (int)n;
 	return (size_t)n == len ? 0 : -EAGAIN;
+}
+
+/* compat/'s hugetlbfs_test_path and mount look-up: a file system's type
+ * and block size (a hugetlbfs mount's block size is its page size).
+ * Looking a path up shares the "open" injection point. */
+int hp_sys_statfs(const char *path, long *type, long *bsize)
+{
+	struct statfs sfs;
+	int ret;
+
+	INJECT(HP_SYS_OPEN);
+	ret = (int)SYS(statfs(path, &sfs));
+	if (!ret) {
+		*type = (long)sfs.f_type;
+		*bsize = (long)sfs.f_bsize;
+	}
+	return ret;
 }

@@ -31,7 +31,7 @@ import sys
 LAYERS = [
 	("kernel",    ["sys", "fork"]),
 	("base",      ["meta", "util", "version"]),
-	("machine",   ["hstate", "node", "cgroup", "resv", "subpool", "options"]),
+	("machine",   ["hstate", "node", "cgroup", "resv", "subpool", "options", "compat-env"]),
 	("hooks",     ["hooks"]),
 	("window",    ["window"]),
 	("arena",     ["arena"]),

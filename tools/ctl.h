@@ -54,6 +54,10 @@ int cmd_explain(int argc, char **argv);
 int cmd_thp(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_clear(int argc, char **argv);
+/* ctl-compat.c: libhugetlbfs's tools */
+int cmd_hugeadm(int argc, char **argv);
+int cmd_hugectl(int argc, char **argv);
+int cmd_pagesize(int argc, char **argv);
 
 /* ------------------------------------------------------------------------
  * ctl-util.c: sizes, nodes, counters, counts

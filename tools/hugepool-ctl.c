@@ -30,6 +30,9 @@ static const struct subcommand subcommands[] = {
 	{ "thp",     cmd_thp,     "transparent huge page settings: show or set" },
 	{ "setup",   cmd_setup,   "reserve memory and mount hugetlbfs in one step" },
 	{ "clear",   cmd_clear,   "give every huge page back (and unmount): clear" },
+	{ "hugeadm", cmd_hugeadm, "libhugetlbfs's hugeadm options (pools, mounts, lists)" },
+	{ "hugectl", cmd_hugectl, "libhugetlbfs's hugectl: hugectl --heap --shm -- PROG" },
+	{ "pagesize", cmd_pagesize, "libhugetlbfs's pagesize [-a|-H]" },
 };
 
 static void usage(FILE *f)
@@ -80,7 +83,8 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no command given (show, set, mount, umount, apply, "
-				       "run, segments, stats, explain, thp, setup, clear)");
+				       "run, segments, stats, explain, thp, setup, clear, hugeadm, "
+				       "hugectl, pagesize)");
 	/* "hugepool-ctl help [COMMAND]" is "hugepool-ctl [COMMAND] --help" */
 	if (!strcmp(argv[optind], "help")) {
 		static char help_opt[] = "--help";
