@@ -148,9 +148,11 @@ static void test_elfmap_shm(void **state)
 		o = parse();
 		assert_int_equal(o.segments, cases[i].seg);
 	}
-	env("HUGEPOOL_SEGMENTS", "text");	/* set: HUGETLB_ELFMAP is not used */
+	nvars = 0;
+	env("HUGETLB_ELFMAP", "RW");
+	env("HUGEPOOL_SEGMENTS", "text");	/* set: it wins over HUGETLB_ELFMAP */
 	o = parse();
-	assert_int_equal(o.segments, 0);
+	assert_int_equal(o.segments, HP_SEG_TEXT);
 	nvars = 0;
 	env("HUGETLB_SHM", "yes");
 	o = parse();
