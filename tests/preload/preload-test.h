@@ -74,12 +74,15 @@ static inline int pt_counters(struct hugepool_counters *c)
 #define PT_DEFAULT_THRESHOLD (256 * KB)
 
 /* The threshold the tests run with: HUGEPOOL_THRESHOLD in bytes, which
- * tests/preload/meson.build sets, or the library's default. */
+ * tests/preload/meson.build sets, or the library's default. 0 is 1, as in
+ * lib/options.c: every request of a byte or more goes to the pool, and
+ * malloc(0) stays glibc's. */
 static inline size_t pt_threshold(void)
 {
 	const char *v = getenv("HUGEPOOL_THRESHOLD");
+	size_t t = v ? strtoul(v, NULL, 0) : PT_DEFAULT_THRESHOLD;
 
-	return v ? strtoul(v, NULL, 0) : PT_DEFAULT_THRESHOLD;
+	return t ? t : 1;
 }
 
 static inline const char *pt_lib(void)
