@@ -17,6 +17,7 @@
 
 #include "../helpers.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -417,6 +418,58 @@ static inline char *pt_slurp(const char *path)
 	if (!o.buf)
 		pt_out_add(&o, "", 0);
 	return o.buf;
+}
+
+/* Is a program on PATH (a name with a slash, or none, counts as there)? */
+static inline bool pt_have(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (!name || strchr(name, '/'))
+		return true;
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+/* The pool stats of every process of a run: the sums over the files that
+ * HUGEPOOL_STATS=json with HUGEPOOL_STATS_FILE=DIR/%p.json left in dir. */
+struct pt_stats {
+	unsigned long long allocs, faulted, fallbacks, files;
+};
+
+static inline struct pt_stats pt_read_stats(const char *dir)
+{
+	struct pt_stats st = { 0 };
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return st;
+	while ((e = readdir(d))) {
+		char path[4608], *txt;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		txt = pt_slurp(path);
+		if (!txt)
+			continue;
+		st.files++;
+		st.allocs += pt_json_sum(txt, "allocs");
+		st.faulted += pt_json_sum(txt, "pages_faulted");
+		st.fallbacks += pt_json_sum(txt, "fallbacks");
+		free(txt);
+	}
+	closedir(d);
+	return st;
 }
 
 /* A fresh temporary directory under $TMPDIR or /tmp (left for inspection

@@ -15,8 +15,6 @@
  */
 #include "preload-test.h"
 
-#include <dirent.h>
-
 #define MIN_PROGRAMS 12
 
 struct prog {
@@ -94,22 +92,9 @@ static const struct prog progs[] = {
 
 static bool have(const char *name)
 {
-	const char *path = getenv("PATH");
-	char buf[4096];
-
-	if (!name || strchr(name, '/'))
-		return true;
-	if (!strcmp(name, "aligned"))
-		return have("g++");
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name);
-		if (access(buf, X_OK) == 0)
-			return true;
-		path += n + (path[n] == ':');
-	}
-	return false;
+	if (name && !strcmp(name, "aligned"))
+		return pt_have("g++");
+	return pt_have(name);
 }
 
 static void write_file(const char *dir, const char *name, const void *buf, size_t len)
@@ -165,36 +150,6 @@ static void make_inputs(const char *in, const char *cpp)
 		fprintf(stderr, "cannot compile %s\n", cpp);
 }
 
-struct stats {
-	unsigned long long allocs, faulted, files;
-};
-
-static struct stats read_stats(const char *dir)
-{
-	struct stats st = { 0 };
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return st;
-	while ((e = readdir(d))) {
-		char path[4608], *txt;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		txt = pt_slurp(path);
-		if (!txt)
-			continue;
-		st.files++;
-		st.allocs += pt_json_sum(txt, "allocs");
-		st.faulted += pt_json_sum(txt, "pages_faulted");
-		free(txt);
-	}
-	closedir(d);
-	return st;
-}
-
 int main(int argc, char **argv)
 {
 	char *tmp = pt_tmpdir("smoke"), in[4200], env_in[4300], env_stats[4300];
@@ -224,7 +179,7 @@ int main(int argc, char **argv)
 		struct pt_run plain = { .argv = argv_sh, .timeout = 300 };
 		struct pt_run pre = { .argv = argv_sh, .timeout = 300, .preload = true };
 		char cwd_plain[4200], cwd_pre[4200], stats_dir[4200];
-		struct stats st;
+		struct pt_stats st;
 		bool ok = true;
 		const char *kps;
 		int k = 9;
@@ -249,7 +204,7 @@ int main(int argc, char **argv)
 		pre.cwd = cwd_pre;
 		pt_run(&pre);
 		ran++;
-		st = read_stats(stats_dir);
+		st = pt_read_stats(stats_dir);
 		kps = strstr(pre.err.buf, "kernel-page-size ");
 
 		if (plain.status != pre.status) {
