@@ -79,21 +79,6 @@ static bool fresh(const char *what, void *p, size_t n, size_t align)
 	return true;
 }
 
-static void fill(unsigned char *p, size_t n, unsigned int seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)(i * 131 + seed);
-}
-
-/* index of the first byte of n that is not the fill, or SIZE_MAX */
-static size_t unfilled(const unsigned char *p, size_t n, unsigned int seed)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != (unsigned char)(i * 131 + seed))
-			return i;
-	return SIZE_MAX;
-}
-
 /* 1..4096, then some larger sizes; 0 at the end */
 static size_t nth_size(size_t i)
 {
@@ -117,8 +102,8 @@ static void case_usable(void)
 		if (u < n)
 			FAILF("malloc_usable_size(malloc(%zu)) = %zu", n, u);
 		q = launder(p);
-		fill(q, u, (unsigned int)n);
-		if ((bad = unfilled(q, u, (unsigned int)n)) != SIZE_MAX)
+		pt_fill(q, u, (unsigned int)n);
+		if ((bad = pt_unfilled(q, u, (unsigned int)n)) != SIZE_MAX)
 			FAILF("malloc(%zu): byte %zu of usable %zu does not read back", n, bad, u);
 		free(p);
 	}
@@ -232,9 +217,9 @@ static unsigned char *moved(unsigned char *p, size_t n, size_t m)
 		free(p);
 		return NULL;
 	}
-	if ((bad = unfilled(q, keep, (unsigned int)n)) != SIZE_MAX)
+	if ((bad = pt_unfilled(q, keep, (unsigned int)n)) != SIZE_MAX)
 		FAILF("realloc %zu -> %zu: byte %zu of %zu lost", n, m, bad, keep);
-	fill(q, m, (unsigned int)m);
+	pt_fill(q, m, (unsigned int)m);
 	return q;
 }
 
@@ -247,7 +232,7 @@ static void case_realloc(void)
 		p = malloc(n);
 		if (!fresh("malloc", p, n, 0))
 			continue;
-		fill(p, n, (unsigned int)n);
+		pt_fill(p, n, (unsigned int)n);
 		if ((p = moved(p, n, 3 * n + 7)) && (p = moved(p, 3 * n + 7, n / 2 + 1)))
 			free(p);
 	}
@@ -255,7 +240,7 @@ static void case_realloc(void)
 	p = malloc(1);
 	if (!fresh("malloc", p, 1, 0))
 		return;
-	fill(p, 1, 1);
+	pt_fill(p, 1, 1);
 	for (size_t n = 2; p && n <= 4096; n++)
 		p = moved(p, n - 1, n);
 	for (size_t n = 4095; p && n >= 1; n--)
@@ -391,14 +376,14 @@ static int signal_child(void *arg)
 	while (pt_now() - t0 < 1.0) {
 		size_t k = rnd64(&seed) % 64, n = 1 + rnd64(&seed) % 600;
 
-		if (live[k] && unfilled(live[k], len[k], (unsigned int)len[k]) != SIZE_MAX)
+		if (live[k] && pt_unfilled(live[k], len[k], (unsigned int)len[k]) != SIZE_MAX)
 			return 2;
 		free(live[k]);
 		live[k] = malloc(n);
 		if (!live[k])
 			return 3;
 		len[k] = n;
-		fill(live[k], n, (unsigned int)n);
+		pt_fill(live[k], n, (unsigned int)n);
 		if (!sig_slot) {
 			unsigned char *q = malloc(1 + rnd64(&seed) % 300);
 
@@ -411,7 +396,7 @@ static int signal_child(void *arg)
 	memset(&it, 0, sizeof(it));
 	CHECK(setitimer(ITIMER_PROF, &it, NULL) == 0);
 	for (int k = 0; k < 64; k++) {
-		if (live[k] && unfilled(live[k], len[k], (unsigned int)len[k]) != SIZE_MAX)
+		if (live[k] && pt_unfilled(live[k], len[k], (unsigned int)len[k]) != SIZE_MAX)
 			return 2;
 		free(live[k]);
 	}
@@ -468,8 +453,8 @@ static int fork_grandchild(void)
 
 		if (!p)
 			return 3;
-		fill(p, n, 9);
-		if (unfilled(p, n, 9) != SIZE_MAX)
+		pt_fill(p, n, 9);
+		if (pt_unfilled(p, n, 9) != SIZE_MAX)
 			return 2;
 		free(p);
 	}

@@ -66,20 +66,6 @@ static void *do_alloc(enum fn f, size_t n, size_t *align, size_t *eff)
 	}
 }
 
-static void fill(unsigned char *p, size_t n, unsigned int seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)(i * 7 + seed);
-}
-
-static size_t check_fill(const unsigned char *p, size_t n, unsigned int seed)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != (unsigned char)(i * 7 + seed))
-			return i;
-	return SIZE_MAX;
-}
-
 static void one(enum fn f, size_t n, enum rel r)
 {
 	size_t align, eff, usable, bad;
@@ -114,8 +100,8 @@ static void one(enum fn f, size_t n, enum rel r)
 			}
 	}
 	/* the whole usable size is ours to write */
-	fill(p, usable, (unsigned int)n);
-	if ((bad = check_fill(p, usable, (unsigned int)n)) != SIZE_MAX)
+	pt_fill(p, usable, (unsigned int)n);
+	if ((bad = pt_unfilled(p, usable, (unsigned int)n)) != SIZE_MAX)
 		FAILF("%s(%zu): byte %zu of %zu does not read back", fn_names[f], n, bad, usable);
 
 	switch (r) {
@@ -148,7 +134,7 @@ static void one(enum fn f, size_t n, enum rel r)
 		free(p);
 		return;
 	}
-	if ((bad = check_fill(q, usable < to ? usable : to, (unsigned int)n)) != SIZE_MAX)
+	if ((bad = pt_unfilled(q, usable < to ? usable : to, (unsigned int)n)) != SIZE_MAX)
 		FAILF("realloc(%s(%zu), %zu): byte %zu lost", fn_names[f], n, to, bad);
 	if ((to >= T) != (pt_owner(q) != NULL))
 		FAILF("realloc(%s(%zu), %zu): served by %s", fn_names[f], n, to,
@@ -156,7 +142,7 @@ static void one(enum fn f, size_t n, enum rel r)
 	usable = malloc_usable_size(q);
 	if (usable < to)
 		FAILF("realloc to %zu: usable %zu", to, usable);
-	fill(q, usable, 99);
+	pt_fill(q, usable, 99);
 	errno = 4242;
 	free(q);
 	if (errno != 4242)
@@ -182,7 +168,7 @@ static void foreign(void)
 				      (void *)pt_owner(p), u);
 				continue;
 			}
-			fill(p, u, 5);
+			pt_fill(p, u, 5);
 			switch (path) {
 			case 0:
 				errno = 4242;
@@ -207,7 +193,7 @@ static void foreign(void)
 				FAILF("foreign realloc %zu -> %zu failed", f[i].n, to);
 				continue;
 			}
-			if ((bad = check_fill(q, u < to ? u : to, 5)) != SIZE_MAX)
+			if ((bad = pt_unfilled(q, u < to ? u : to, 5)) != SIZE_MAX)
 				FAILF("foreign realloc %zu -> %zu: byte %zu lost", f[i].n, to, bad);
 			if ((to >= T) != (pt_owner(q) != NULL))
 				FAILF("foreign realloc %zu -> %zu: wrong allocator", f[i].n, to);

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "kernel-page.hpp"
+
 struct Node {
 	std::uint64_t key;
 	std::string name;
@@ -52,29 +54,6 @@ struct Mailbox {
 		return n;
 	}
 };
-
-static long kernel_page_kb(const void *p)
-{
-	std::ifstream f("/proc/self/smaps");
-	std::string line;
-	auto a = reinterpret_cast<std::uintptr_t>(p);
-	bool in = false;
-
-	while (std::getline(f, line)) {
-		unsigned long lo, hi;
-		long kb;
-		auto dash = line.find('-'), sp = line.find(' ');
-
-		if (dash != std::string::npos && sp != std::string::npos && dash < sp &&
-		    std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) == 2) {
-			in = a >= lo && a < hi;
-			continue;
-		}
-		if (in && std::sscanf(line.c_str(), "KernelPageSize: %ld kB", &kb) == 1)
-			return kb;
-	}
-	return -1;
-}
 
 // Build, use and free small objects; every other one goes to the next
 // thread's mailbox. Returns a checksum of the values computed.

@@ -47,13 +47,7 @@ static const struct prog progs[] = {
 	  "print(res, len(bytearray(1 << 20)))\n"
 	  "o = [1.5, 'x']\n"
 	  "a, kb, inside = id(o), -1, False\n"
-	  "for line in open('/proc/self/smaps'):\n"
-	  "    f = line.split()\n"
-	  "    if '-' in f[0] and not f[0].endswith(':'):\n"
-	  "        lo, hi = (int(x, 16) for x in f[0].split('-')); inside = lo <= a < hi\n"
-	  "    elif inside and f[0] == 'KernelPageSize:':\n"
-	  "        kb = int(f[1]); break\n"
-	  "print('kernel-page-size', kb, 'kB', file=sys.stderr)\n"
+	  PT_PY_KERNEL_PAGE
 	  "EOF", true },
 	{ "mt-new", "\"$IN/mt-new\"", true },
 };
@@ -201,13 +195,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s MT_NEW_CPP_SOURCE\n", argv[0]);
 		return T_FAIL;
 	}
-	need_free_pages(HUGE_2M, 200);
-	base = pt_free_pages();
-	snprintf(in, sizeof(in), "%s/in", tmp);
-	CHECK(mkdir(in, 0755) == 0);
+	base = pt_programs_begin(tmp, in, env_in);
 	if (!make_inputs(in, argv[1]))
 		fprintf(stderr, "cannot compile %s\n", argv[1]);
-	snprintf(env_in, sizeof(env_in), "IN=%s", in);
 	for (size_t i = 0; i < ARRAY_LEN(progs); i++) {
 		const char *need = strcmp(progs[i].name, "mt-new") ? progs[i].name : "g++";
 
@@ -219,13 +209,7 @@ int main(int argc, char **argv)
 		failed += one(&progs[i], tmp, env_in) != 0;
 	}
 	printf("%d programs, %d failed\n", ran, failed);
-	if (!pt_baseline_ok(base, "mt-programs"))
-		failed++;
-	if (!failed)
-		pt_rmrf(tmp);
-	else
-		fprintf(stderr, "inputs and outputs kept in %s\n", tmp);
-	if (failed)
+	if (pt_programs_end(tmp, base, "mt-programs", failed))
 		return T_FAIL;
 	if (ran < (int)ARRAY_LEN(progs))
 		skip_or_fail("only %d of the %zu programs are installed", ran, ARRAY_LEN(progs));

@@ -115,6 +115,40 @@ static inline void pt_watchdog(unsigned int s)
 	alarm(s);
 }
 
+/* A byte pattern that differs per block (seed) and per position: fill n
+ * bytes, and find the first of n that is not the pattern (SIZE_MAX: none). */
+static inline void pt_fill(unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 7 + seed);
+}
+
+static inline size_t pt_unfilled(const unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(i * 7 + seed))
+			return i;
+	return SIZE_MAX;
+}
+
+/* Wait for a child for at most secs seconds; then kill it (SIGKILL: one
+ * deadlocked inside pthread_create has every other signal blocked) and
+ * return false. */
+static inline bool pt_wait_deadline(pid_t pid, int *status, double secs)
+{
+	double t0 = pt_now();
+
+	while (waitpid(pid, status, WNOHANG) != pid) {
+		if (pt_now() - t0 > secs) {
+			kill(pid, SIGKILL);
+			CHECK(waitpid(pid, status, 0) == pid);
+			return false;
+		}
+		usleep(10000);
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------------------
  * the kernel's pool: free_hugepages must be back when a test ends
  * ------------------------------------------------------------------------ */
@@ -214,6 +248,19 @@ static inline bool pt_baseline_ok(long base, const char *what)
 	}
 	return false;
 }
+
+/* Python lines for the programs the tests run: print on stderr
+ * "kernel-page-size N kB" for the mapping that holds the address a (kb and
+ * inside set to -1 and False before; sys imported), read from the
+ * process's own /proc/self/smaps. */
+#define PT_PY_KERNEL_PAGE							\
+	"for line in open('/proc/self/smaps'):\n"				\
+	"    f = line.split()\n"						\
+	"    if '-' in f[0] and not f[0].endswith(':'):\n"			\
+	"        lo, hi = (int(x, 16) for x in f[0].split('-')); inside = lo <= a < hi\n" \
+	"    elif inside and f[0] == 'KernelPageSize:':\n"			\
+	"        kb = int(f[1]); break\n"					\
+	"print('kernel-page-size', kb, 'kB', file=sys.stderr)\n"
 
 /* ------------------------------------------------------------------------
  * running commands
@@ -472,6 +519,18 @@ static inline struct pt_stats pt_read_stats(const char *dir)
 	return st;
 }
 
+/* The start of a test of real programs: 200 free 2 MiB pages (else skip,
+ * or fail in CI), an input directory tmp/in, named to the programs as $IN
+ * by the string env_in; returns free_hugepages, the baseline. */
+static inline long pt_programs_begin(const char *tmp, char in[4200], char env_in[4300])
+{
+	need_free_pages(HUGE_2M, 200);
+	snprintf(in, 4200, "%s/in", tmp);
+	CHECK(mkdir(in, 0755) == 0);
+	snprintf(env_in, 4300, "IN=%s", in);
+	return pt_free_pages();
+}
+
 /* A fresh temporary directory under $TMPDIR or /tmp (left for inspection
  * only on failure; tests remove it with pt_rmrf on success). */
 static inline char *pt_tmpdir(const char *tag)
@@ -492,6 +551,19 @@ static inline void pt_rmrf(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* The end of it: the baseline checked, and tmp removed, or kept for a
+ * look when something failed. Returns the failures, the baseline's too. */
+static inline int pt_programs_end(char *tmp, long base, const char *what, int failed)
+{
+	if (!pt_baseline_ok(base, what))
+		failed++;
+	if (!failed)
+		pt_rmrf(tmp);
+	else
+		fprintf(stderr, "inputs and outputs kept in %s\n", tmp);
+	return failed;
 }
 
 #endif /* HUGEPOOL_PRELOAD_TEST_H */

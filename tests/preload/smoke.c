@@ -44,13 +44,7 @@ static const struct prog progs[] = {
 	  "l = [str(i) * 3 for i in range(300000)]; print(len(''.join(l)))\n"
 	  "a = ctypes.addressof(ctypes.c_char.from_buffer(b, 32 << 20))\n"
 	  "kb, inside = -1, False\n"
-	  "for line in open('/proc/self/smaps'):\n"
-	  "    f = line.split()\n"
-	  "    if '-' in f[0] and not f[0].endswith(':'):\n"
-	  "        lo, hi = (int(x, 16) for x in f[0].split('-')); inside = lo <= a < hi\n"
-	  "    elif inside and f[0] == 'KernelPageSize:':\n"
-	  "        kb = int(f[1]); break\n"
-	  "print('kernel-page-size', kb, 'kB', file=sys.stderr)\n"
+	  PT_PY_KERNEL_PAGE
 	  "EOF",
 	  true, true, NULL },
 	{ "perl", "perl -e '$s = \"ab\" x 20_000_000; $t = $s; substr($t, 5, 1) = \"z\"; "
@@ -144,8 +138,8 @@ static void make_inputs(const char *in, const char *cpp)
 		write_file(in, "hello.c", hello, strlen(hello));
 	}
 	/* the C++ program, compiled now without the preload */
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/aligned.cpp' && g++ -O2 -std=c++17 -pthread -o '%s/aligned' '%s'",
-		 cpp, in, in, cpp);
+	snprintf(cmd, sizeof(cmd), "cp '%s' \"$(dirname '%s')/kernel-page.hpp\" '%s/' && "
+		 "g++ -O2 -std=c++17 -pthread -o '%s/aligned' '%s'", cpp, cpp, in, in, cpp);
 	if (have("g++") && system(cmd))
 		fprintf(stderr, "cannot compile %s\n", cpp);
 }
@@ -160,12 +154,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ALIGNED_CPP_SOURCE\n", argv[0]);
 		return T_FAIL;
 	}
-	need_free_pages(HUGE_2M, 200);
-	base = pt_free_pages();
-	snprintf(in, sizeof(in), "%s/in", tmp);
-	CHECK(mkdir(in, 0755) == 0);
+	base = pt_programs_begin(tmp, in, env_in);
 	make_inputs(in, argv[1]);
-	snprintf(env_in, sizeof(env_in), "IN=%s", in);
 
 	printf("%-8s %6s %9s %9s %7s %7s %s\n", "program", "status", "stdout", "t-plain", "t-pre",
 	       "allocs", "huge pages faulted / proof");
@@ -254,13 +244,7 @@ int main(int argc, char **argv)
 	}
 	printf("%d programs run, %d failed, %d proved their big blocks on huge pages\n", ran, failed,
 	       proved);
-	if (!pt_baseline_ok(base, "smoke"))
-		failed++;
-	if (!failed)
-		pt_rmrf(tmp);
-	else
-		fprintf(stderr, "inputs and outputs kept in %s\n", tmp);
-	if (failed)
+	if (pt_programs_end(tmp, base, "smoke", failed))
 		return T_FAIL;
 	if (ran < MIN_PROGRAMS)
 		skip_or_fail("only %d of the smoke programs are installed (need %d)", ran, MIN_PROGRAMS);

@@ -424,19 +424,9 @@ int main(int argc, char **argv)
 	}
 	/* and from here: a child deadlocked inside pthread_create has every
 	 * signal blocked, its SIGALRM too, and would outlive the test */
-	{
-		double t0 = pt_now();
-
-		while (waitpid(pid, &status, WNOHANG) != pid) {
-			if (pt_now() - t0 > duration + 65) {
-				fprintf(stderr, "%s: still running after %.0f s: deadlock\n", what,
-					duration + 65);
-				kill(pid, SIGKILL);
-				CHECK(waitpid(pid, &status, 0) == pid);
-				return T_FAIL;
-			}
-			usleep(10000);
-		}
+	if (!pt_wait_deadline(pid, &status, duration + 65)) {
+		fprintf(stderr, "%s: still running after %.0f s: deadlock\n", what, duration + 65);
+		return T_FAIL;
 	}
 	if (WIFSIGNALED(status)) {
 		fprintf(stderr, "%s: killed by %s%s\n", what, strsignal(WTERMSIG(status)),
