@@ -18,8 +18,9 @@
  *  calloc    tst-calloc: overflow is NULL and ENOMEM; blocks that reuse
  *            dirty memory are zero
  *  zero      malloc(0) gives unique, non-NULL, freeable pointers
- *  signal    a free from a signal handler interrupting malloc and free
- *            (async-signal-unsafe; glibc tolerates it single-threaded)
+ *  signal    a free from a signal handler interrupting malloc and free,
+ *            small blocks and large (async-signal-unsafe; glibc tolerates
+ *            it single-threaded)
  *  fork      tst-mallocfork2 with threads: fork() while two threads are
  *            in malloc, 100 times; each child mallocs, frees and exits 0
  *
@@ -361,7 +362,10 @@ static uint64_t rnd64(uint64_t *s)
 
 /* In a child: malloc and free in a loop for a second while SIGPROF, every
  * 100 us of CPU time, frees a block in its handler; every block's
- * contents are checked before it is freed. */
+ * contents are checked before it is freed. Blocks of up to 600 bytes and,
+ * one in eight (one in four in the handler), 300 KiB: above the default
+ * threshold, so that the handler's free also interrupts the large path,
+ * which takes the pool lock. */
 static int signal_child(void *arg)
 {
 	struct itimerval it = { { 0, 100 }, { 0, 100 } };
@@ -374,7 +378,7 @@ static int signal_child(void *arg)
 	CHECK(signal(SIGPROF, sig_free) != SIG_ERR);
 	CHECK(setitimer(ITIMER_PROF, &it, NULL) == 0);
 	while (pt_now() - t0 < 1.0) {
-		size_t k = rnd64(&seed) % 64, n = 1 + rnd64(&seed) % 600;
+		size_t k = rnd64(&seed) % 64, n = k % 8 ? 1 + rnd64(&seed) % 600 : 300 * KB;
 
 		if (live[k] && pt_unfilled(live[k], len[k], (unsigned int)len[k]) != SIZE_MAX)
 			return 2;
@@ -385,7 +389,7 @@ static int signal_child(void *arg)
 		len[k] = n;
 		pt_fill(live[k], n, (unsigned int)n);
 		if (!sig_slot) {
-			unsigned char *q = malloc(1 + rnd64(&seed) % 300);
+			unsigned char *q = malloc(rnd64(&seed) % 4 ? 1 + rnd64(&seed) % 300 : 300 * KB);
 
 			if (!q)
 				return 3;
