@@ -45,6 +45,7 @@ struct hpb_opts hpb_opt = {
 static const struct hpb_scenario *const scenarios[] = {
 	&hpb_scen_first_write, &hpb_scen_tlb, &hpb_scen_churn,
 	&hpb_scen_waste, &hpb_scen_small, &hpb_scen_uring,
+	&hpb_scen_segments, &hpb_scen_compat,
 };
 
 static void usage(FILE *out)

@@ -208,7 +208,8 @@ struct hpb_scenario {
 };
 
 extern const struct hpb_scenario hpb_scen_first_write, hpb_scen_tlb, hpb_scen_churn,
-	hpb_scen_waste, hpb_scen_small, hpb_scen_uring;
+	hpb_scen_waste, hpb_scen_small, hpb_scen_uring, hpb_scen_compat;
+extern const struct hpb_scenario hpb_scen_segments;
 
 /* the results store (hpb-report.c) */
 struct hpb_series {
