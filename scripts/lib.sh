@@ -33,7 +33,7 @@ HP_PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libnuma-dev liburing-dev libcmocka-dev numactl
 	qemu-system-x86 busybox-static
-	git xz-utils gzip perl gawk
+	git xz-utils zstd gzip perl gawk
 	passwd util-linux gdb
 	clang llvm libclang-rt-14-dev valgrind
 	libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libhugetlbfs0 gnuplot-nox

@@ -11,7 +11,8 @@
 #   fault     fault injection through the syscall seam (sites x errnos)
 #   kernel    the kernel's failure modes (exhaustion, hugetlb cgroup, fork
 #             with an empty pool, pinned pages and fork, max_map_count)
-#   soak      threads and forked children for HP_SOAK_SECONDS (120)
+#   soak      threads and forked children for HP_SOAK_SECONDS (120), then
+#             small objects freed across threads for a quarter of that
 #   asan      unit + system + api suites under AddressSanitizer + UBSan
 #   tsan      the threaded tests under ThreadSanitizer (clang)
 #   valgrind  the unit suite under valgrind memcheck
@@ -78,10 +79,10 @@ fi
 # operations that TSan's slowdown (every byte of its large blocks is
 # instrumented) does not reach in its fixed time.
 tsan_tests() {
-	echo "tsan: api/threads, api/heap, soak, kernel/pinned-fork, kernel/fork-empty under ThreadSanitizer (clang, build-tsan)"
+	echo "tsan: api/threads, api/heap, soak, soak-small, kernel/pinned-fork, kernel/fork-empty under ThreadSanitizer (clang, build-tsan)"
 	CC=clang hp_variant "$HP_ROOT/build-tsan" -Db_sanitize=thread -Db_lundef=false &&
 	TSAN_OPTIONS=halt_on_error=1:die_after_fork=0:second_deadlock_stack=1 SOAK_SECONDS=20 \
-	meson test -C "$HP_ROOT/build-tsan" threads heap soak pinned-fork fork-empty \
+	meson test -C "$HP_ROOT/build-tsan" threads heap soak soak-small pinned-fork fork-empty \
 		--print-errorlogs
 }
 if want tsan; then

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "kernel-page.hpp"
+
 struct alignas(4096) Page {
 	unsigned char b[4096];
 };
@@ -27,29 +29,6 @@ struct alignas(4096) Page {
 struct alignas(64) Line {
 	std::uint64_t v[8];
 };
-
-static long kernel_page_kb(const void *p)
-{
-	std::ifstream f("/proc/self/smaps");
-	std::string line;
-	auto a = reinterpret_cast<std::uintptr_t>(p);
-	bool in = false;
-
-	while (std::getline(f, line)) {
-		unsigned long lo, hi;
-		long kb;
-		auto dash = line.find('-'), sp = line.find(' ');
-
-		if (dash != std::string::npos && sp != std::string::npos && dash < sp &&
-		    std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) == 2) {
-			in = a >= lo && a < hi;
-			continue;
-		}
-		if (in && std::sscanf(line.c_str(), "KernelPageSize: %ld kB", &kb) == 1)
-			return kb;
-	}
-	return -1;
-}
 
 struct Holder {
 	std::unique_ptr<Line[]> big;

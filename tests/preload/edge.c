@@ -318,7 +318,9 @@ static void case_reallocarray(size_t n, const char *tag)
 	q = reallocarray(p, 2, n);
 	OUT("reallocarray(p,2,%s): %s kept %d\n", tag, q ? "non-null" : "null",
 	    q ? filled(q, n / 8 + 1, 11) : -1);
-	free(q ? q : p);
+	/* reallocarray(p, 2, 0) is realloc(p, 0): p is freed (T-1 is 0 at
+	 * threshold 1) */
+	free(q ? q : n ? p : NULL);
 }
 
 static void case_posix_memalign(size_t n, const char *tag)

@@ -352,19 +352,9 @@ int main(int argc, char **argv)
 		_exit(ret);
 	}
 	/* the whole test has a hard limit on top of each child's */
-	{
-		double t0 = pt_now();
-
-		while (waitpid(pid, &status, WNOHANG) != pid) {
-			if (pt_now() - t0 > duration + 60) {
-				fprintf(stderr, "%s: still running after %.0f s: deadlock\n", what,
-					duration + 60);
-				kill(pid, SIGKILL);
-				waitpid(pid, &status, 0);
-				return T_FAIL;
-			}
-			usleep(10000);
-		}
+	if (!pt_wait_deadline(pid, &status, duration + 60)) {
+		fprintf(stderr, "%s: still running after %.0f s: deadlock\n", what, duration + 60);
+		return T_FAIL;
 	}
 	if (WIFSIGNALED(status)) {
 		fprintf(stderr, "%s: killed by %s\n", what, strsignal(WTERMSIG(status)));

@@ -17,6 +17,7 @@
 
 #include "../helpers.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -74,12 +75,15 @@ static inline int pt_counters(struct hugepool_counters *c)
 #define PT_DEFAULT_THRESHOLD (256 * KB)
 
 /* The threshold the tests run with: HUGEPOOL_THRESHOLD in bytes, which
- * tests/preload/meson.build sets, or the library's default. */
+ * tests/preload/meson.build sets, or the library's default. 0 is 1, as in
+ * lib/options.c: every request of a byte or more goes to the pool, and
+ * malloc(0) stays glibc's. */
 static inline size_t pt_threshold(void)
 {
 	const char *v = getenv("HUGEPOOL_THRESHOLD");
+	size_t t = v ? strtoul(v, NULL, 0) : PT_DEFAULT_THRESHOLD;
 
-	return v ? strtoul(v, NULL, 0) : PT_DEFAULT_THRESHOLD;
+	return t ? t : 1;
 }
 
 static inline const char *pt_lib(void)
@@ -109,6 +113,40 @@ static inline void pt_watchdog(unsigned int s)
 {
 	signal(SIGALRM, SIG_DFL);
 	alarm(s);
+}
+
+/* A byte pattern that differs per block (seed) and per position: fill n
+ * bytes, and find the first of n that is not the pattern (SIZE_MAX: none). */
+static inline void pt_fill(unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 7 + seed);
+}
+
+static inline size_t pt_unfilled(const unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(i * 7 + seed))
+			return i;
+	return SIZE_MAX;
+}
+
+/* Wait for a child for at most secs seconds; then kill it (SIGKILL: one
+ * deadlocked inside pthread_create has every other signal blocked) and
+ * return false. */
+static inline bool pt_wait_deadline(pid_t pid, int *status, double secs)
+{
+	double t0 = pt_now();
+
+	while (waitpid(pid, status, WNOHANG) != pid) {
+		if (pt_now() - t0 > secs) {
+			kill(pid, SIGKILL);
+			CHECK(waitpid(pid, status, 0) == pid);
+			return false;
+		}
+		usleep(10000);
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -210,6 +248,19 @@ static inline bool pt_baseline_ok(long base, const char *what)
 	}
 	return false;
 }
+
+/* Python lines for the programs the tests run: print on stderr
+ * "kernel-page-size N kB" for the mapping that holds the address a (kb and
+ * inside set to -1 and False before; sys imported), read from the
+ * process's own /proc/self/smaps. */
+#define PT_PY_KERNEL_PAGE							\
+	"for line in open('/proc/self/smaps'):\n"				\
+	"    f = line.split()\n"						\
+	"    if '-' in f[0] and not f[0].endswith(':'):\n"			\
+	"        lo, hi = (int(x, 16) for x in f[0].split('-')); inside = lo <= a < hi\n" \
+	"    elif inside and f[0] == 'KernelPageSize:':\n"			\
+	"        kb = int(f[1]); break\n"					\
+	"print('kernel-page-size', kb, 'kB', file=sys.stderr)\n"
 
 /* ------------------------------------------------------------------------
  * running commands
@@ -416,6 +467,70 @@ static inline char *pt_slurp(const char *path)
 	return o.buf;
 }
 
+/* Is a program on PATH (a name with a slash, or none, counts as there)? */
+static inline bool pt_have(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (!name || strchr(name, '/'))
+		return true;
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+/* The pool stats of every process of a run: the sums over the files that
+ * HUGEPOOL_STATS=json with HUGEPOOL_STATS_FILE=DIR/%p.json left in dir. */
+struct pt_stats {
+	unsigned long long allocs, faulted, fallbacks, files;
+};
+
+static inline struct pt_stats pt_read_stats(const char *dir)
+{
+	struct pt_stats st = { 0 };
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return st;
+	while ((e = readdir(d))) {
+		char path[4608], *txt;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		txt = pt_slurp(path);
+		if (!txt)
+			continue;
+		st.files++;
+		st.allocs += pt_json_sum(txt, "allocs");
+		st.faulted += pt_json_sum(txt, "pages_faulted");
+		st.fallbacks += pt_json_sum(txt, "fallbacks");
+		free(txt);
+	}
+	closedir(d);
+	return st;
+}
+
+/* The start of a test of real programs: 200 free 2 MiB pages (else skip,
+ * or fail in CI), an input directory tmp/in, named to the programs as $IN
+ * by the string env_in; returns free_hugepages, the baseline. */
+static inline long pt_programs_begin(const char *tmp, char in[4200], char env_in[4300])
+{
+	need_free_pages(HUGE_2M, 200);
+	snprintf(in, 4200, "%s/in", tmp);
+	CHECK(mkdir(in, 0755) == 0);
+	snprintf(env_in, 4300, "IN=%s", in);
+	return pt_free_pages();
+}
+
 /* A fresh temporary directory under $TMPDIR or /tmp (left for inspection
  * only on failure; tests remove it with pt_rmrf on success). */
 static inline char *pt_tmpdir(const char *tag)
@@ -436,6 +551,19 @@ static inline void pt_rmrf(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* The end of it: the baseline checked, and tmp removed, or kept for a
+ * look when something failed. Returns the failures, the baseline's too. */
+static inline int pt_programs_end(char *tmp, long base, const char *what, int failed)
+{
+	if (!pt_baseline_ok(base, what))
+		failed++;
+	if (!failed)
+		pt_rmrf(tmp);
+	else
+		fprintf(stderr, "inputs and outputs kept in %s\n", tmp);
+	return failed;
 }
 
 #endif /* HUGEPOOL_PRELOAD_TEST_H */

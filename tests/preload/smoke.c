@@ -15,8 +15,6 @@
  */
 #include "preload-test.h"
 
-#include <dirent.h>
-
 #define MIN_PROGRAMS 12
 
 struct prog {
@@ -46,13 +44,7 @@ static const struct prog progs[] = {
 	  "l = [str(i) * 3 for i in range(300000)]; print(len(''.join(l)))\n"
 	  "a = ctypes.addressof(ctypes.c_char.from_buffer(b, 32 << 20))\n"
 	  "kb, inside = -1, False\n"
-	  "for line in open('/proc/self/smaps'):\n"
-	  "    f = line.split()\n"
-	  "    if '-' in f[0] and not f[0].endswith(':'):\n"
-	  "        lo, hi = (int(x, 16) for x in f[0].split('-')); inside = lo <= a < hi\n"
-	  "    elif inside and f[0] == 'KernelPageSize:':\n"
-	  "        kb = int(f[1]); break\n"
-	  "print('kernel-page-size', kb, 'kB', file=sys.stderr)\n"
+	  PT_PY_KERNEL_PAGE
 	  "EOF",
 	  true, true, NULL },
 	{ "perl", "perl -e '$s = \"ab\" x 20_000_000; $t = $s; substr($t, 5, 1) = \"z\"; "
@@ -94,22 +86,9 @@ static const struct prog progs[] = {
 
 static bool have(const char *name)
 {
-	const char *path = getenv("PATH");
-	char buf[4096];
-
-	if (!name || strchr(name, '/'))
-		return true;
-	if (!strcmp(name, "aligned"))
-		return have("g++");
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name);
-		if (access(buf, X_OK) == 0)
-			return true;
-		path += n + (path[n] == ':');
-	}
-	return false;
+	if (name && !strcmp(name, "aligned"))
+		return pt_have("g++");
+	return pt_have(name);
 }
 
 static void write_file(const char *dir, const char *name, const void *buf, size_t len)
@@ -159,40 +138,10 @@ static void make_inputs(const char *in, const char *cpp)
 		write_file(in, "hello.c", hello, strlen(hello));
 	}
 	/* the C++ program, compiled now without the preload */
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/aligned.cpp' && g++ -O2 -std=c++17 -pthread -o '%s/aligned' '%s'",
-		 cpp, in, in, cpp);
+	snprintf(cmd, sizeof(cmd), "cp '%s' \"$(dirname '%s')/kernel-page.hpp\" '%s/' && "
+		 "g++ -O2 -std=c++17 -pthread -o '%s/aligned' '%s'", cpp, cpp, in, in, cpp);
 	if (have("g++") && system(cmd))
 		fprintf(stderr, "cannot compile %s\n", cpp);
-}
-
-struct stats {
-	unsigned long long allocs, faulted, files;
-};
-
-static struct stats read_stats(const char *dir)
-{
-	struct stats st = { 0 };
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return st;
-	while ((e = readdir(d))) {
-		char path[4608], *txt;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		txt = pt_slurp(path);
-		if (!txt)
-			continue;
-		st.files++;
-		st.allocs += pt_json_sum(txt, "allocs");
-		st.faulted += pt_json_sum(txt, "pages_faulted");
-		free(txt);
-	}
-	closedir(d);
-	return st;
 }
 
 int main(int argc, char **argv)
@@ -205,12 +154,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ALIGNED_CPP_SOURCE\n", argv[0]);
 		return T_FAIL;
 	}
-	need_free_pages(HUGE_2M, 200);
-	base = pt_free_pages();
-	snprintf(in, sizeof(in), "%s/in", tmp);
-	CHECK(mkdir(in, 0755) == 0);
+	base = pt_programs_begin(tmp, in, env_in);
 	make_inputs(in, argv[1]);
-	snprintf(env_in, sizeof(env_in), "IN=%s", in);
 
 	printf("%-8s %6s %9s %9s %7s %7s %s\n", "program", "status", "stdout", "t-plain", "t-pre",
 	       "allocs", "huge pages faulted / proof");
@@ -224,7 +169,7 @@ int main(int argc, char **argv)
 		struct pt_run plain = { .argv = argv_sh, .timeout = 300 };
 		struct pt_run pre = { .argv = argv_sh, .timeout = 300, .preload = true };
 		char cwd_plain[4200], cwd_pre[4200], stats_dir[4200];
-		struct stats st;
+		struct pt_stats st;
 		bool ok = true;
 		const char *kps;
 		int k = 9;
@@ -249,7 +194,7 @@ int main(int argc, char **argv)
 		pre.cwd = cwd_pre;
 		pt_run(&pre);
 		ran++;
-		st = read_stats(stats_dir);
+		st = pt_read_stats(stats_dir);
 		kps = strstr(pre.err.buf, "kernel-page-size ");
 
 		if (plain.status != pre.status) {
@@ -299,13 +244,7 @@ int main(int argc, char **argv)
 	}
 	printf("%d programs run, %d failed, %d proved their big blocks on huge pages\n", ran, failed,
 	       proved);
-	if (!pt_baseline_ok(base, "smoke"))
-		failed++;
-	if (!failed)
-		pt_rmrf(tmp);
-	else
-		fprintf(stderr, "inputs and outputs kept in %s\n", tmp);
-	if (failed)
+	if (pt_programs_end(tmp, base, "smoke", failed))
 		return T_FAIL;
 	if (ran < MIN_PROGRAMS)
 		skip_or_fail("only %d of the smoke programs are installed (need %d)", ran, MIN_PROGRAMS);

@@ -22,13 +22,22 @@
  *
  * SOAK_SECONDS (default 20; CI runs 120) and SOAK_THREADS (default 4).
  * Prints operations, bytes allocated and checked, and corruptions (0).
+ *
+ * SOAK_MODE=small (issue 14, the whole heap on huge pages): the blocks are
+ * small objects, 1 byte to 1 KiB and now and then up to 64 KiB, up to 512
+ * a worker, aligned to at most a base page; and a worker hands blocks to
+ * the next one through an inbox, which checks and frees them (a free on
+ * another thread than the malloc, for every block handed over). It runs
+ * for a quarter of SOAK_SECONDS (at least 5 s): the soak stage of CI stays
+ * within its time.
  */
 #include "../fault/fault.h"
 
 #include <sys/mman.h>
 
 #define MB2		(2UL << 20)
-#define MAX_LIVE	48		/* blocks per worker */
+#define MAX_LIVE	512		/* blocks per worker, at most */
+#define INBOX		32		/* blocks handed over, per worker */
 #define MAX_REGIONS	4
 #define LIVE_BYTES	(48UL << 20)	/* per worker, to stay inside the pool */
 
@@ -39,6 +48,8 @@ static size_t pool_psz[NPOOLS];
 static int npools;
 static unsigned int seconds, nthreads;
 static volatile bool stop;
+static bool small;			/* SOAK_MODE=small */
+static unsigned int max_live = 48;	/* blocks per worker (512 when small) */
 
 struct blk {
 	char *p;
@@ -63,10 +74,19 @@ struct worker {
 	size_t live;
 	struct rgn rg[MAX_REGIONS];
 	/* results */
-	uint64_t ops, bytes, checked, enomem, corrupt, forks, fork_fail;
+	uint64_t ops, bytes, checked, enomem, corrupt, forks, fork_fail, remote;
 };
 
 static struct worker *workers;
+
+/* blocks another worker handed to this one, to check and free */
+struct inbox {
+	pthread_mutex_t lock;
+	struct blk b[INBOX];
+	int n;
+};
+
+static struct inbox *inboxes;
 
 static uint64_t rnd(struct worker *w)
 {
@@ -137,6 +157,8 @@ static bool check(struct worker *w, const char *p, size_t n, uint64_t seed, cons
 
 static size_t pick_size(struct worker *w)
 {
+	if (small)
+		return 1 + rnd(w) % (rnd(w) % 10 ? 1024 : 64 * 1024);
 	switch (rnd(w) % 8) {
 	case 0: case 1: case 2:
 		return 8 + rnd(w) % (64 * 1024);		/* granules */
@@ -182,6 +204,50 @@ static void blk_free(struct worker *w, int i)
 	w->ops++;
 }
 
+/* Hand a block to the next worker, who frees it: the library sees a free
+ * from a thread other than the one that allocated the block. */
+static void op_give(struct worker *w)
+{
+	struct inbox *in = &inboxes[(unsigned int)(w->id + 1) % nthreads];
+	int i;
+
+	if (!w->nb)
+		return;
+	i = (int)(rnd(w) % (uint64_t)w->nb);
+	pthread_mutex_lock(&in->lock);
+	if (in->n < INBOX) {
+		in->b[in->n++] = w->b[i];
+		w->live -= w->b[i].n;
+		w->b[i] = w->b[--w->nb];
+	}
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* Check and free what other workers handed to w (w may also be main, at
+ * the end, for every worker). */
+static void op_take(struct worker *w, struct inbox *in)
+{
+	struct blk got[INBOX];
+	int n;
+
+	pthread_mutex_lock(&in->lock);
+	n = in->n;
+	memcpy(got, in->b, (size_t)n * sizeof(got[0]));
+	in->n = 0;
+	pthread_mutex_unlock(&in->lock);
+	for (int i = 0; i < n; i++) {
+		check(w, got[i].p, (got[i].n / 8) * 8, got[i].seed, "block handed over");
+		if (hugepool_owner(got[i].p) != pools[got[i].pool]) {
+			fprintf(stderr, "soak: worker %d: block %p handed over not owned by its pool\n",
+				w->id, (void *)got[i].p);
+			w->corrupt++;
+		}
+		hugepool_free(got[i].p);
+		w->ops++;
+		w->remote++;
+	}
+}
+
 static void op_alloc(struct worker *w)
 {
 	struct blk *b;
@@ -191,7 +257,7 @@ static void op_alloc(struct worker *w)
 
 	if (pool == P_GIANT)
 		n = 8 + rnd(w) % (4 * MB2);	/* granules of a 1 GiB page */
-	if (w->nb == MAX_LIVE || w->live + n > LIVE_BYTES)
+	if (w->nb == (int)max_live || w->live + n > LIVE_BYTES)
 		return;
 	if (kind == 0) {
 		p = hugepool_calloc(pools[pool], 1, n);
@@ -206,7 +272,8 @@ static void op_alloc(struct worker *w)
 				}
 		}
 	} else if (kind == 1) {
-		size_t align = (size_t)1 << (12 + rnd(w) % 11);	/* 4 KiB .. 4 MiB */
+		/* 4 KiB .. 4 MiB; small objects 8 bytes .. 4 KiB */
+		size_t align = (size_t)1 << (small ? 3 + rnd(w) % 10 : 12 + rnd(w) % 11);
 
 		p = hugepool_aligned_alloc(pools[pool], align, n);
 		if (p && (uintptr_t)p % align) {
@@ -462,6 +529,14 @@ static void *work(void *arg)
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		unsigned int r = (unsigned int)(rnd(w) % 100);
 
+		/* small objects: a quarter of the frees are another thread's */
+		if (small && r >= 55 && r < 75) {
+			if (r < 65)
+				op_give(w);
+			else
+				op_take(w, &inboxes[w->id]);
+			continue;
+		}
 		if (r < 40)
 			op_alloc(w);
 		else if (r < 65) {
@@ -491,6 +566,44 @@ static unsigned int env_uint(const char *name, unsigned int def)
 	return v && *v ? (unsigned int)strtoul(v, NULL, 10) : def;
 }
 
+/* SOAK_MODE: unset, or "small" (see the top); the inboxes either way */
+static void mode_init(void)
+{
+	const char *m = getenv("SOAK_MODE");
+
+	if (m && *m) {
+		if (strcmp(m, "small")) {
+			fprintf(stderr, "soak: SOAK_MODE=%s: expected small\n", m);
+			exit(T_FAIL);
+		}
+		small = true;
+		max_live = MAX_LIVE;
+		seconds = seconds / 4 > 5 ? seconds / 4 : 5;
+	}
+	inboxes = calloc(nthreads, sizeof(*inboxes));
+	CHECK(inboxes);
+	for (unsigned int i = 0; i < nthreads; i++)
+		CHECK(pthread_mutex_init(&inboxes[i].lock, NULL) == 0);
+}
+
+/* After the join: what is still in the inboxes is checked and freed.
+ * Returns the corruptions found; adds up the blocks freed by another
+ * thread than their own. */
+static uint64_t drain_inboxes(uint64_t *remote)
+{
+	uint64_t corrupt = 0;
+
+	for (unsigned int i = 0; i < nthreads; i++) {
+		struct worker *w = &workers[i];
+		uint64_t c = w->corrupt;
+
+		op_take(w, &inboxes[i]);
+		corrupt += w->corrupt - c;
+		*remote += w->remote;
+	}
+	return corrupt;
+}
+
 static void check_empty(struct hugepool *p, const char *what)
 {
 	struct hugepool_counters c;
@@ -509,11 +622,13 @@ int main(void)
 	struct hugepool_config cfg = { .page_size = MB2 };
 	struct kbase kb, kg = { 0 };
 	uint64_t t0, ops = 0, bytes = 0, checked = 0, enomem = 0, corrupt = 0, forks = 0, ff = 0;
+	uint64_t remote = 0;
 	unsigned int i;
 	bool giant;
 
 	seconds = env_uint("SOAK_SECONDS", 20);
 	nthreads = env_uint("SOAK_THREADS", 4);
+	mode_init();
 	hp_options_init();
 	hp_verbose = 0;
 	need_free_pages(MB2, 256);
@@ -568,6 +683,7 @@ int main(void)
 		forks += w->forks;
 		ff += w->fork_fail;
 	}
+	corrupt += drain_inboxes(&remote);
 
 	/* every page free again, the invariants hold, and back it all goes */
 	check_empty(pools[P_SUB], "subpool");
@@ -584,13 +700,19 @@ int main(void)
 	if (giant)
 		CHECK(kernel_back_at(&kg, "soak 1G"));
 
-	printf("soak: %.0f s, %u threads + %llu forked children (%llu forks refused): %llu operations, "
+	printf("soak: %s%.0f s, %u threads + %llu forked children (%llu forks refused): %llu operations, "
+	       "%llu blocks freed by another thread, "
 	       "%.1f GiB allocated, %.1f GiB pattern-checked, %llu ENOMEM, %llu corruption; "
-	       "page sizes 2M%s; counters at baseline\n",
+	       "page sizes 2M%s; counters at baseline\n", small ? "small objects, " : "",
 	       (double)(now_ms() - t0) / 1000, nthreads, (unsigned long long)forks,
-	       (unsigned long long)ff, (unsigned long long)ops, (double)bytes / (1UL << 30),
+	       (unsigned long long)ff, (unsigned long long)ops, (unsigned long long)remote,
+	       (double)bytes / (1UL << 30),
 	       (double)checked / (1UL << 30), (unsigned long long)enomem,
 	       (unsigned long long)corrupt, giant ? " and 1G" : "");
 	free(workers);
+	if (small && !remote) {
+		fprintf(stderr, "soak: no block was freed by another thread\n");
+		return T_FAIL;
+	}
 	return corrupt ? T_FAIL : T_PASS;
 }
