@@ -175,21 +175,24 @@ void hpb_heap_verdict_speed(FILE *out, const char *metric)
 {
 	static const char *const rivals[] = { "jemalloc", "tcmalloc", "mimalloc" };
 	int m = hpb_metric_find(metric);
-	const char *who = "";
+	const char *who = "", *unit = m >= 0 ? hpb_metric(m)->unit : "";
 	double h = med(m, HPB_HEAP_REF), g = med(m, "glibc");
 	double b = best_of(m, rivals, (int)ARRAY_SIZE(rivals), &who);
 
-	if (h <= 0 || b <= 0 || g <= 0) {
-		fprintf(out, "   target: %s at threshold 0 within 10%% of the best of jemalloc, tcmalloc and mimalloc, and ahead of glibc: no figure\n",
-			metric);
-		return;
-	}
-	fprintf(out, "   target: %s at threshold 0 within 10%% of the best of jemalloc, tcmalloc, mimalloc: %.1f vs %s %.1f %s, %.2fx: %s",
-		metric, h, who, b, hpb_metric(m)->unit, h / b, h <= 1.10 * b ? "met" : "MISSED");
-	if (h > 1.10 * b)
-		fprintf(out, " (by %.0f%%)", (h / (1.10 * b) - 1) * 100);
-	fprintf(out, "\n   target: %s at threshold 0 ahead of glibc: %.1f vs %.1f %s, %.2fx: %s\n",
-		metric, h, g, hpb_metric(m)->unit, g / h, h < g ? "met" : "MISSED");
+	fprintf(out, "   target: %s at threshold 0 within 10%% of the best of jemalloc, tcmalloc, mimalloc: ",
+		metric);
+	if (h <= 0 || b <= 0)
+		fprintf(out, "no figure\n");
+	else if (h <= 1.10 * b)
+		fprintf(out, "%.1f vs %s %.1f %s, %.2fx: met\n", h, who, b, unit, h / b);
+	else
+		fprintf(out, "%.1f vs %s %.1f %s, %.2fx: MISSED (by %.0f%%)\n", h, who, b, unit, h / b,
+			(h / (1.10 * b) - 1) * 100);
+	fprintf(out, "   target: %s at threshold 0 ahead of glibc: ", metric);
+	if (h <= 0 || g <= 0)
+		fprintf(out, "no figure\n");
+	else
+		fprintf(out, "%.1f vs %.1f %s, %.2fx: %s\n", h, g, unit, g / h, h < g ? "met" : "MISSED");
 }
 
 void hpb_heap_verdict_share(FILE *out, const char *scen)
