@@ -66,6 +66,17 @@ void hpb_heap_metrics(const char *name, const char *title, const char *unit, boo
 /* ------------------------------------------------------------------------
  * worker side
  * ------------------------------------------------------------------------ */
+void hpb_heap_sizes(uint32_t *sizes, int n, size_t lo, size_t hi)
+{
+	uint64_t seed = 0x6a09e667f3bcc908ULL;
+	int i;
+
+	/* log-uniform, and any byte count (hpb_rand_size's are multiples
+	 * of 16): every size class is hit, not only the aligned ones */
+	for (i = 0; i < n; i++)
+		sizes[i] = (uint32_t)(hpb_rand_size(&seed, lo, hi - 15) + hpb_rand(&seed) % 16);
+}
+
 void *hpb_heap_stacks(int n)
 {
 	size_t len = HEAP_STACK * (size_t)n;

@@ -54,16 +54,6 @@ struct __attribute__((aligned(64))) la_thread {
 
 static volatile uint64_t sink;
 
-static inline uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static size_t la_bytes(void)
 {
 	/* the live set (about 210 B a slot), its tables, and as much again */
@@ -99,7 +89,7 @@ static void la_needs(const struct hpb_peer *p, int job, size_t *n2m, size_t *n1g
  * written. NULL from the allocator ends the worker (hpb_heap_oom). */
 static inline void la_op(struct la_thread *w, uint64_t *seed, uint64_t *sum)
 {
-	uint64_t r = xorshift(seed);
+	uint64_t r = hpb_rand(seed);
 	unsigned int i = (unsigned int)(r % w->sh->slots), kind = (unsigned int)(r >> 40) & 15;
 	uint32_t n = w->sh->sizes[(r >> 20) % LA_SIZES];
 	unsigned char *p = w->slot[i];
@@ -147,7 +137,7 @@ static void *la_thread_main(void *arg)
 	double t0;
 
 	for (i = 0; i < sh->slots; i++) {
-		w->len[i] = sh->sizes[xorshift(&seed) % LA_SIZES];
+		w->len[i] = sh->sizes[hpb_rand(&seed) % LA_SIZES];
 		w->slot[i] = malloc(w->len[i]);
 		if (!w->slot[i])
 			hpb_heap_oom(w->len[i]);
@@ -175,11 +165,9 @@ static void *la_thread_main(void *arg)
 
 static int la_tables(struct la_shared *sh, struct la_thread *w, uint32_t *sizes)
 {
-	uint64_t seed = 0x6a09e667f3bcc908ULL;
 	int i;
 
-	for (i = 0; i < LA_SIZES; i++)
-		sizes[i] = (uint32_t)hpb_rand_size(&seed, LA_LO, LA_HI) + (uint32_t)(hpb_rand(&seed) % 16);
+	hpb_heap_sizes(sizes, LA_SIZES, LA_LO, LA_HI);
 	for (i = 0; i < sh->nthreads; i++) {
 		w[i].id = i;
 		w[i].sh = sh;

@@ -120,7 +120,6 @@ static int pc_worker(struct hpb_alloc *a, int job)
 	struct hpb_heap_mark mark;
 	void *stacks = hpb_heap_stacks(2);
 	struct timespec ms = { 0, 1000 * 1000 };
-	uint64_t seed = 0x3c6ef372fe94f82bULL;
 	pthread_t t[2];
 	int i;
 
@@ -132,8 +131,7 @@ static int pc_worker(struct hpb_alloc *a, int job)
 		hpb_fail("setup: %s", strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < PC_SIZES; i++)
-		q->sizes[i] = (uint32_t)hpb_rand_size(&seed, PC_LO, PC_HI) + (uint32_t)(hpb_rand(&seed) % 16);
+	hpb_heap_sizes(q->sizes, PC_SIZES, PC_LO, PC_HI);
 	q->batches = (hpb_opt.small_ops + PC_BATCH - 1) / PC_BATCH;
 	hpb_heap_mark(&mark);
 	if (hpb_heap_thread(&t[0], stacks, 0, producer, q) ||

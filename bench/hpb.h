@@ -338,6 +338,9 @@ void hpb_heap_metrics(const char *name, const char *title, const char *unit, boo
 /* parent: the targets for the time of metric, and the share */
 void hpb_heap_verdict_speed(FILE *out, const char *metric);
 void hpb_heap_verdict_share(FILE *out, const char *scen);
+/* worker: a table of n sizes from lo to hi, log-uniform, the same in every
+ * worker (a look-up per operation, not a log()) */
+void hpb_heap_sizes(uint32_t *sizes, int n, size_t lo, size_t hi);
 /* worker: n thread stacks, resident before the mark (NULL on failure), and
  * a thread on the i-th of them (-1 after hpb_fail) */
 void *hpb_heap_stacks(int n);
