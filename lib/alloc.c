@@ -46,188 +46,10 @@
  * from base pages in a separate window; every such block is counted in
  * stats.fallbacks, every failed allocation in stats.failures.
  */
-#include "internal.h"
+#include "heap.h"
 
 #include <string.h>
 #include <sys/mman.h>
-
-#define GRANULES	512
-#define GWORDS		(GRANULES / 64)
-
-struct hp_mixed {
-	struct hp_mixed *next, *prev;	/* pool's partial list */
-	struct hugepool *pool;
-	size_t slot;
-	unsigned int used;		/* granules in use */
-	unsigned int hint;		/* >= the largest free run */
-	bool on_list;
-	bool fallback;
-	uint64_t used_map[GWORDS];
-	uint64_t start_map[GWORDS];	/* first granule of each block */
-	uint64_t dirty_map[GWORDS];	/* handed out since the page was zero */
-	uint32_t req[GRANULES];		/* bytes requested, at start granules */
-};
-
-/* A process that never forked owns every page it maps; only a forked
- * child (hp_fork_gen > 1) can hold pages shared copy-on-write. */
-static inline bool maybe_cow(void)
-{
-	return __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED) != 1;
-}
-
-/* ------------------------------------------------------------------------
- * granule bitmaps
- * ------------------------------------------------------------------------ */
-static inline bool bit_test(const uint64_t *m, unsigned int i)
-{
-	return m[i / 64] & (1ULL << (i % 64));
-}
-
-/* Set or clear bits [from, from + n), a word at a time. */
-static void bits_set(uint64_t *m, unsigned int from, unsigned int n, bool on)
-{
-	while (n) {
-		unsigned int b = from % 64, k = 64 - b < n ? 64 - b : n;
-		uint64_t mask = (k == 64 ? ~0ULL : (1ULL << k) - 1) << b;
-
-		if (on)
-			m[from / 64] |= mask;
-		else
-			m[from / 64] &= ~mask;
-		from += k;
-		n -= k;
-	}
-}
-
-static bool bits_any(const uint64_t *m, unsigned int from, unsigned int n)
-{
-	while (n) {
-		unsigned int b = from % 64, k = 64 - b < n ? 64 - b : n;
-		uint64_t mask = (k == 64 ? ~0ULL : (1ULL << k) - 1) << b;
-
-		if (m[from / 64] & mask)
-			return true;
-		from += k;
-		n -= k;
-	}
-	return false;
-}
-
-/* First index >= i whose bit is set (set) or clear (!set); GRANULES if none. */
-static unsigned int next_bit(const uint64_t *m, unsigned int i, bool set)
-{
-	while (i < GRANULES) {
-		uint64_t w = (set ? m[i / 64] : ~m[i / 64]) >> (i % 64);
-
-		if (w)
-			return i + (unsigned int)__builtin_ctzll(w);
-		i = (i / 64 + 1) * 64;
-	}
-	return GRANULES;
-}
-
-/* First run of n free granules starting at a multiple of align; returns the
- * start or -1, and (when none fits) the largest free run in *largest. */
-static int find_run(const uint64_t *used, unsigned int n, unsigned int align,
-		    unsigned int *largest)
-{
-	unsigned int i, end, best = 0;
-
-	for (i = next_bit(used, 0, false); i < GRANULES; i = next_bit(used, end, false)) {
-		unsigned int st = (i + align - 1) / align * align;
-
-		end = next_bit(used, i, true);
-		if (end - i > best)
-			best = end - i;
-		if (st + n <= end)
-			return (int)st;
-	}
-	*largest = best;
-	return -1;
-}
-
-/* Granules of the block starting at start: up to the next block's start
- * or the next free granule. */
-static unsigned int block_granules(const struct hp_mixed *m, unsigned int start)
-{
-	unsigned int s = next_bit(m->start_map, start + 1, true);
-	unsigned int f = next_bit(m->used_map, start + 1, false);
-
-	return (s < f ? s : f) - start;
-}
-
-static void mixed_list_add(struct hp_mixed **head, struct hp_mixed *m)
-{
-	m->prev = NULL;
-	m->next = *head;
-	if (*head)
-		(*head)->prev = m;
-	*head = m;
-	m->on_list = true;
-}
-
-static void mixed_list_del(struct hp_mixed **head, struct hp_mixed *m)
-{
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		*head = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-	m->next = m->prev = NULL;
-	m->on_list = false;
-}
-
-static struct hp_mixed **mixed_list(struct hugepool *pool, const struct hp_mixed *m)
-{
-	return m->fallback ? &pool->fb_mixed_partial : &pool->mixed_partial;
-}
-
-/* ------------------------------------------------------------------------
- * activity counters (pool lock held): allocs - frees is the number of live
- * blocks; bytes_requested, bytes_in_use (usable) and bytes_held (the pages
- * and MIXED pages that hold blocks) describe them, so waste is
- * bytes_held - bytes_requested.
- * ------------------------------------------------------------------------ */
-static void stat_alloc(struct hugepool *pool, size_t req, size_t usable)
-{
-	struct hp_stats *st = &pool->stats;
-
-	st->allocs++;
-	st->bytes_requested += req;
-	st->bytes_in_use += usable;
-	if (st->bytes_in_use > st->bytes_peak)
-		st->bytes_peak = st->bytes_in_use;
-}
-
-static void stat_free(struct hugepool *pool, size_t req, size_t usable)
-{
-	pool->stats.frees++;
-	pool->stats.bytes_requested -= req;
-	pool->stats.bytes_in_use -= usable;
-}
-
-/* A block changed size in place (realloc). */
-static void stat_resize(struct hugepool *pool, size_t old_req, size_t old_usable,
-			size_t req, size_t usable)
-{
-	struct hp_stats *st = &pool->stats;
-
-	st->bytes_requested += req - old_req;
-	st->bytes_in_use += usable - old_usable;
-	if (st->bytes_in_use > st->bytes_peak)
-		st->bytes_peak = st->bytes_in_use;
-}
-
-static void note_fallback(struct hugepool *pool)
-{
-	static bool told;
-
-	pool->stats.fallbacks++;
-	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
-		hp_log(1, "no %zu KiB huge page could be had: falling back to base pages (counted in stats as fallbacks)",
-		       pool->h->size >> 10);
-}
 
 /* ------------------------------------------------------------------------
  * whole-page blocks
@@ -246,81 +68,6 @@ static void mark_block(struct hp_arena *a, size_t first, size_t n, size_t req)
 	s->req = req;
 }
 
-/* Fallback: base pages in the pool's fallback window, mapped per block and
- * given straight back to the kernel on free. Returns the first slot. */
-static long fb_take(struct hugepool *pool, size_t n, size_t align)
-{
-	struct hp_arena *a = pool->fb_arena;
-	long first = hp_empty_take(a, n, align);
-	size_t i;
-
-	if (first < 0)
-		return first;
-	if (hp_fault_base(a, (size_t)first, n)) {
-		hp_empty_insert(a, (size_t)first, n);
-		return -ENOMEM;
-	}
-	for (i = (size_t)first; i < (size_t)first + n; i++) {
-		a->slots[i].state = HP_SLOT_USED;
-		a->slots[i].owner = pool;
-		a->slots[i].req = 0;
-	}
-	return first;
-}
-
-static void fb_put(struct hp_arena *a, size_t first, size_t n)
-{
-	hp_unmap_pages(a, first, n);
-	hp_empty_insert(a, first, n);
-}
-
-/* Give a run of USED slots back to wherever it came from. */
-static void run_put(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)
-{
-	if (a->fallback)
-		fb_put(a, first, n);
-	else
-		hp_pool_put_run(pool, a, first, n);
-}
-
-/*
- * A HUGEPOOL_SHARED pool inherited across fork: its free pages are free in
- * the parent's view too, and both would hand out the same file page. The
- * child keeps the blocks and regions it inherited (shared, as asked) but
- * takes no new pages from it (a FALLBACK pool falls back). Said once.
- */
-static bool foreign(struct hugepool *pool)
-{
-	static bool told;
-
-	if (likely(!hp_arena_foreign(pool->arena)))
-		return false;
-	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
-		hp_log(1, "pool %s is HUGEPOOL_SHARED and came across fork: its pages are the parent's, this process takes none from it",
-		       pool->name);
-	return true;
-}
-
-/* n pages from the pool for a block, made private in a forked child.
- * Returns the first slot or -ENOMEM. */
-static long take_pages(struct hugepool *pool, size_t n, size_t align)
-{
-	struct hp_arena *a = pool->arena;
-	long first;
-
-	if (unlikely(maybe_cow()) && foreign(pool))
-		return -ENOMEM;
-	first = hp_pool_take_run(pool, n, align);
-
-	if (first >= 0 && maybe_cow() && hp_pool_privatize(a, (size_t)first, n)) {
-		/* forked child, kernel pool empty: these pages cannot be made
-		 * private, so they cannot be handed out */
-		hp_pool_put_run(pool, a, (size_t)first, n);
-		first = -ENOMEM;
-	}
-	return first;
-}
-
 static void *alloc_pages(struct hugepool *pool, size_t size, size_t align, bool zero)
 {
 	struct hp_arena *a = pool->arena;
@@ -329,148 +76,22 @@ static void *alloc_pages(struct hugepool *pool, size_t size, size_t align, bool 
 	size_t align_slots = align > psz ? align / psz : 1;
 	long first;
 
-	first = take_pages(pool, n, align_slots);
+	first = hp_take_pages(pool, n, align_slots);
 	if (first < 0) {
 		if (!pool->fb_arena)
 			return NULL;
 		a = pool->fb_arena;
-		first = fb_take(pool, n, align_slots);
+		first = hp_fb_take(pool, n, align_slots);
 		if (first < 0)
 			return NULL;	/* fresh anonymous memory: zero */
-		note_fallback(pool);
+		hp_note_fallback(pool);
 	} else if (zero) {
 		pool->stats.bytes_zeroed += hp_pool_zero_run(a, (size_t)first, n) << a->shift;
 	}
 	mark_block(a, (size_t)first, n, size);
-	stat_alloc(pool, size, n * psz);
+	hp_stat_alloc(pool, size, n * psz);
 	pool->stats.bytes_held += n * psz;
 	return hp_slot_addr(a, (size_t)first);
-}
-
-/* ------------------------------------------------------------------------
- * blocks inside MIXED pages
- * ------------------------------------------------------------------------ */
-static struct hp_mixed *mixed_new(struct hugepool *pool, bool fallback)
-{
-	struct hp_arena *a = fallback ? pool->fb_arena : pool->arena;
-	struct hp_mixed *m = hp_meta_zalloc(sizeof(*m));
-	long first;
-
-	if (!m)
-		return NULL;
-	first = fallback ? fb_take(pool, 1, 1) : take_pages(pool, 1, 1);
-	if (first < 0) {
-		hp_meta_free(m, sizeof(*m));
-		return NULL;
-	}
-	m->pool = pool;
-	m->slot = (size_t)first;
-	m->hint = GRANULES;
-	m->fallback = fallback;
-	if (a->slots[first].flags & HP_SLOT_F_DIRTY)
-		memset(m->dirty_map, 0xff, sizeof(m->dirty_map));
-	a->slots[first].state = HP_SLOT_MIXED;
-	a->slots[first].owner = pool;
-	a->slots[first].head = (uint32_t)first;
-	a->slots[first].mixed = m;
-	mixed_list_add(mixed_list(pool, m), m);
-	pool->stats.bytes_held += (size_t)1 << a->shift;
-	return m;
-}
-
-/* The MIXED page goes back as a whole (its last block was freed). */
-static void mixed_release(struct hp_arena *a, struct hp_mixed *m)
-{
-	struct hugepool *pool = m->pool;
-
-	if (m->on_list)
-		mixed_list_del(mixed_list(pool, m), m);
-	a->slots[m->slot].state = HP_SLOT_USED;
-	a->slots[m->slot].mixed = NULL;
-	run_put(pool, a, m->slot, 1);
-	pool->stats.bytes_held -= (size_t)1 << a->shift;
-	hp_meta_free(m, sizeof(*m));
-}
-
-static void *mixed_alloc_in(struct hugepool *pool, struct hp_mixed *m, unsigned int n,
-			    unsigned int align, size_t size, bool zero)
-{
-	struct hp_arena *a = m->fallback ? pool->fb_arena : pool->arena;
-	size_t gsz = ((size_t)1 << a->shift) / GRANULES;
-	unsigned int largest = 0;
-	int st = find_run(m->used_map, n, align, &largest);
-	char *p;
-
-	if (st < 0) {
-		m->hint = largest;
-		return NULL;
-	}
-	/* a page inherited across fork is made private before reuse */
-	if (!m->fallback && maybe_cow() && hp_pool_privatize(a, m->slot, 1))
-		return NULL;
-	bits_set(m->used_map, (unsigned int)st, n, true);
-	bits_set(m->start_map, (unsigned int)st, 1, true);
-	m->used += n;
-	m->req[st] = (uint32_t)size;
-	p = (char *)hp_slot_addr(a, m->slot) + (size_t)st * gsz;
-	if (zero && bits_any(m->dirty_map, (unsigned int)st, n)) {
-		memset(p, 0, (size_t)n * gsz);
-		pool->stats.bytes_zeroed += (size_t)n * gsz;
-	}
-	bits_set(m->dirty_map, (unsigned int)st, n, true);
-	if (m->used == GRANULES)
-		mixed_list_del(mixed_list(pool, m), m);
-	stat_alloc(pool, size, (size_t)n * gsz);
-	return p;
-}
-
-static void *alloc_mixed(struct hugepool *pool, size_t size, size_t align, bool zero,
-			 bool fallback)
-{
-	struct hp_arena *a = fallback ? pool->fb_arena : pool->arena;
-	size_t gsz = ((size_t)1 << a->shift) / GRANULES;
-	unsigned int n = (unsigned int)((size + gsz - 1) / gsz);
-	unsigned int al = align > gsz ? (unsigned int)(align / gsz) : 1;
-	struct hp_mixed *m, *next;
-	void *p;
-
-	if (!fallback && unlikely(maybe_cow()) && foreign(pool))
-		return NULL;
-	for (m = fallback ? pool->fb_mixed_partial : pool->mixed_partial; m; m = next) {
-		next = m->next;
-		if (m->hint < n || GRANULES - m->used < n)
-			continue;
-		p = mixed_alloc_in(pool, m, n, al, size, zero);
-		if (p)
-			return p;
-	}
-	m = mixed_new(pool, fallback);
-	if (!m)
-		return NULL;
-	p = mixed_alloc_in(pool, m, n, al, size, zero);
-	if (!p)
-		mixed_release(a, m);	/* cannot happen on an empty page; be safe */
-	return p;
-}
-
-static void mixed_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st)
-{
-	struct hugepool *pool = m->pool;
-	size_t gsz = ((size_t)1 << a->shift) / GRANULES;
-	unsigned int n = block_granules(m, st);
-
-	stat_free(pool, m->req[st], (size_t)n * gsz);
-	bits_set(m->used_map, st, n, false);
-	bits_set(m->start_map, st, 1, false);
-	m->req[st] = 0;
-	m->used -= n;
-	m->hint = GRANULES;	/* an upper bound again; refined on search */
-	if (m->used == 0) {
-		mixed_release(a, m);
-		return;
-	}
-	if (!m->on_list)
-		mixed_list_add(mixed_list(pool, m), m);
 }
 
 /* ------------------------------------------------------------------------
@@ -489,15 +110,20 @@ void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 
 	if (size == 0)
 		size = 1;	/* malloc(0): a unique pointer */
+	if (size <= HP_HEAP_MAX) {
+		p = hp_heap_alloc(pool, size, align, zero);
+		if (likely(p))
+			return p;
+	}
 	hp_pool_lock(pool);
 	if (unlikely(size > PTRDIFF_MAX || align > PTRDIFF_MAX))
 		goto fail;
 	if (size < psz && align < psz) {
-		p = alloc_mixed(pool, size, align, zero, false);
+		p = hp_mixed_alloc(pool, size, align, zero, false);
 		if (!p && pool->fb_arena) {
-			p = alloc_mixed(pool, size, align, zero, true);
+			p = hp_mixed_alloc(pool, size, align, zero, true);
 			if (p)
-				note_fallback(pool);
+				hp_note_fallback(pool);
 		}
 	} else {
 		p = alloc_pages(pool, size, align, zero);
@@ -526,14 +152,8 @@ static size_t block_lookup(struct hp_arena *a, const void *ptr, size_t *req,
 	size_t off = (size_t)((const char *)ptr - (const char *)hp_slot_addr(a, idx));
 
 	if (s->state == HP_SLOT_MIXED) {
-		size_t gsz = ((size_t)1 << a->shift) / GRANULES;
-		unsigned int st = (unsigned int)(off / gsz);
-
-		if (off % gsz || !bit_test(s->mixed->start_map, st))
-			return 0;
-		*req = s->mixed->req[st];
 		*owner = s->mixed->pool;
-		return (size_t)block_granules(s->mixed, st) * gsz;
+		return hp_mixed_lookup(a, s->mixed, off, req);
 	}
 	if (s->state != HP_SLOT_USED || off || s->head != idx || !s->req)
 		return 0;
@@ -557,19 +177,21 @@ static void free_locked(struct hp_arena *a, void *ptr)
 	if (s->state == HP_SLOT_MIXED) {
 		size_t off = (size_t)((char *)ptr - (char *)hp_slot_addr(a, idx));
 
-		mixed_free(a, s->mixed, (unsigned int)(off / (((size_t)1 << a->shift) / GRANULES)));
+		hp_mixed_free(a, s->mixed, (unsigned int)(off / hp_granule_size(a)));
 		return;
 	}
-	stat_free(owner, req, usable);
+	hp_stat_free(owner, req, usable);
 	owner->stats.bytes_held -= usable;
 	s->req = 0;
-	run_put(owner, a, idx, s->run);
+	hp_run_put(owner, a, idx, s->run);
 }
 
 void hp_free_in(struct hp_arena *a, void *ptr)
 {
 	struct hugepool *root = a->pool;
 
+	if (hp_heap_free(a, ptr))
+		return;
 	hp_pool_lock(root);
 	free_locked(a, ptr);
 	hp_pool_op_end(root);
@@ -580,6 +202,9 @@ size_t hp_usable_in(struct hp_arena *a, const void *ptr)
 	struct hugepool *owner;
 	size_t n, req;
 
+	n = hp_heap_usable(a, ptr);
+	if (n)
+		return n;
 	hp_pool_lock(a->pool);
 	n = block_lookup(a, ptr, &req, &owner);
 	hp_pool_op_end(a->pool);
@@ -672,46 +297,6 @@ struct hugepool *hugepool_owner(const void *ptr)
  * realloc
  * ------------------------------------------------------------------------ */
 
-/* A MIXED block resized within its page (lock held): shrink gives the tail
- * granules back, growth takes the free granules right after the block.
- * Returns ptr, or NULL if it cannot stay where it is. */
-static void *realloc_mixed(struct hp_arena *a, void *ptr, size_t size)
-{
-	size_t idx = hp_slot_index(a, ptr);
-	struct hp_mixed *m = a->slots[idx].mixed;
-	struct hugepool *pool = m->pool;
-	size_t psz = (size_t)1 << a->shift, gsz = psz / GRANULES;
-	unsigned int st = (unsigned int)(((char *)ptr - (char *)hp_slot_addr(a, idx)) / gsz);
-	unsigned int old_n = block_granules(m, st), n;
-	size_t old_req = m->req[st];
-
-	if (size >= psz)
-		return NULL;
-	n = (unsigned int)((size + gsz - 1) / gsz);
-	if (n < old_n) {
-		bits_set(m->used_map, st + n, old_n - n, false);
-		m->used -= old_n - n;
-		m->hint = GRANULES;
-		if (!m->on_list)
-			mixed_list_add(mixed_list(pool, m), m);
-	} else if (n > old_n) {
-		if (st + n > GRANULES || bits_any(m->used_map, st + old_n, n - old_n))
-			return NULL;
-		if (!m->fallback && unlikely(maybe_cow()) && foreign(pool))
-			return NULL;
-		if (!m->fallback && maybe_cow() && hp_pool_privatize(a, m->slot, 1))
-			return NULL;
-		bits_set(m->used_map, st + old_n, n - old_n, true);
-		bits_set(m->dirty_map, st + old_n, n - old_n, true);
-		m->used += n - old_n;
-		if (m->used == GRANULES)
-			mixed_list_del(mixed_list(pool, m), m);
-	}
-	m->req[st] = (uint32_t)size;
-	stat_resize(pool, old_req, (size_t)old_n * gsz, size, (size_t)n * gsz);
-	return ptr;
-}
-
 /* Grow the block at idx by extra pages right after it (lock held): from
  * the pool's free extent there, from address space there, or a free extent
  * too short followed by address space (a block that shrank and grows
@@ -734,7 +319,7 @@ static int grow_in_place(struct hugepool *pool, struct hp_arena *a, size_t idx,
 		return -ENOMEM;
 	if (hp_pool_grow_run(pool, a, idx, old_n + part, extra - part) == 0)
 		return 0;
-	run_put(pool, a, next, part);
+	hp_run_put(pool, a, next, part);
 	return -ENOMEM;
 }
 
@@ -756,16 +341,16 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size, bool kee
 		return NULL;	/* small now: a MIXED block, by copy */
 	if (n <= old_n) {
 		if (n < old_n)
-			run_put(pool, a, idx + n, old_n - n);
+			hp_run_put(pool, a, idx + n, old_n - n);
 		goto resized;
 	}
 	if (a->fallback)
 		return NULL;	/* copy: the new block may get huge pages */
-	if (unlikely(maybe_cow()) && foreign(pool))
+	if (unlikely(maybe_cow()) && hp_pool_foreign(pool))
 		return NULL;
 	if (grow_in_place(pool, a, idx, old_n, n - old_n) == 0) {
 		if (maybe_cow() && hp_pool_privatize(a, idx + old_n, n - old_n)) {
-			run_put(pool, a, idx + old_n, n - old_n);
+			hp_run_put(pool, a, idx + old_n, n - old_n);
 			return NULL;
 		}
 		goto resized;
@@ -780,9 +365,30 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size, bool kee
 	idx = (size_t)dst;
 resized:
 	mark_block(a, idx, n, size);
-	stat_resize(pool, old_req, old_n * psz, size, n * psz);
+	hp_stat_resize(pool, old_req, old_n * psz, size, n * psz);
 	pool->stats.bytes_held += (n - old_n) * psz;
 	return hp_slot_addr(a, idx);
+}
+
+/* An object of the small-object heap: it stays while the new size fits
+ * and uses more than half of it, else it moves (no lock of ours here). */
+static void *realloc_small(struct hp_arena *a, void *ptr, size_t usable, size_t size)
+{
+	struct hugepool *owner = a->slots[hp_slot_index(a, ptr)].owner;
+	void *np;
+
+	if (size <= usable && size > usable / 2)
+		return ptr;
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	np = hp_alloc(owner, size, 0, false);
+	if (!np)
+		return NULL;
+	memcpy(np, ptr, usable < size ? usable : size);
+	hp_heap_free(a, ptr);
+	return np;
 }
 
 /*
@@ -809,6 +415,9 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
+	usable = hp_heap_usable(a, ptr);
+	if (usable)
+		return realloc_small(a, ptr, usable, size);
 	hp_pool_lock(a->pool);
 	usable = block_lookup(a, ptr, &req, &owner);
 	if (!usable) {
@@ -823,7 +432,7 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 		return NULL;
 	}
 	if (a->slots[hp_slot_index(a, ptr)].state == HP_SLOT_MIXED)
-		np = realloc_mixed(a, ptr, size);
+		np = hp_mixed_realloc(a, ptr, size);
 	else
 		np = realloc_pages(a, hp_slot_index(a, ptr), size, false);
 	hp_pool_op_end(a->pool);
@@ -868,10 +477,10 @@ static void alloc_destroy_all(struct hugepool *pool)
 			if (s->owner != pool)
 				continue;
 			if (s->state == HP_SLOT_MIXED) {
-				mixed_release(a, s->mixed);
+				hp_mixed_release(a, s->mixed);
 			} else if (s->state == HP_SLOT_USED && s->head == i && s->req) {
 				s->req = 0;
-				run_put(pool, a, i, s->run);
+				hp_run_put(pool, a, i, s->run);
 			}
 		}
 	}

@@ -131,6 +131,16 @@ void hp_pool_consumers_drain(struct hugepool *pool)
 		consumers[i]->destroy_all(pool);
 }
 
+/* hugepool_trim: what the consumers cache for the calling thread. */
+void hp_pool_consumers_trim(struct hugepool *pool)
+{
+	int i;
+
+	for (i = 0; i < nconsumers; i++)
+		if (consumers[i]->trim)
+			consumers[i]->trim(pool);
+}
+
 /* fork: the pool locks are taken around it (the pool list's first), and
  * the child re-initialises them and starts a new fork generation: pages
  * it inherited are shared copy-on-write with the parent and are made

@@ -222,6 +222,7 @@ enum hp_slot_state {
 #define HP_SLOT_F_SURPLUS	0x08	/* counted in surplus_huge_pages_node */
 
 struct hp_mixed;
+struct hp_heap_pool;
 struct hugepool_region;
 
 struct hp_slot {
@@ -334,6 +335,7 @@ struct hugepool {
 
 	struct hp_mixed *mixed_partial;	/* MIXED pages with free granules */
 	struct hp_mixed *fb_mixed_partial;
+	struct hp_heap_pool *heap;	/* small-object heap (heap*.c), or NULL */
 	struct hugepool_region *regions;
 
 	struct hp_stats stats;
@@ -368,6 +370,8 @@ struct hp_pool_watch {
 struct hp_pool_consumer {
 	void (*destroy_all)(struct hugepool *p);	/* at destroy, lock held */
 	bool (*busy)(const struct hugepool *p);		/* keeps p from destroy */
+	void (*trim)(struct hugepool *p);	/* hugepool_trim: give back what
+						 * the calling thread caches; lock held */
 };
 void hp_pool_set_watch(const struct hp_pool_watch *w);
 void hp_pool_add_consumer(const struct hp_pool_consumer *c);
@@ -474,6 +478,7 @@ void hp_pool_list_add(struct hugepool *pool);
 void hp_pool_list_del(struct hugepool *pool);
 bool hp_pool_consumers_busy(const struct hugepool *pool);
 void hp_pool_consumers_drain(struct hugepool *pool);
+void hp_pool_consumers_trim(struct hugepool *pool);
 
 static inline void *hp_slot_addr(const struct hp_arena *a, size_t idx)
 {

@@ -829,6 +829,7 @@ long hugepool_trim(struct hugepool *pool)
 	if (!pool)
 		return -EINVAL;
 	hp_pool_lock(pool);
+	hp_pool_consumers_trim(pool);
 	ret = hp_pool_decay(pool->root, hp_now_ms(), true);
 	hp_pool_watch_changed(pool->root, true);
 	hp_pool_op_end(pool);

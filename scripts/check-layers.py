@@ -40,7 +40,10 @@ LAYERS = [
 	("decay",     ["decay"]),
 	("pool",      ["pool", "pool-*"]),
 	("move",      ["move"]),
-	("consumers", ["default", "alloc", "region", "uring", "heap*"]),
+	("block",     ["block"]),
+	("mixed",     ["mixed"]),
+	("heap",      ["heap*"]),
+	("consumers", ["default", "alloc", "region", "uring"]),
 	("reporting", ["stats", "publish"]),
 	("faces",     ["preload"]),
 ]

@@ -128,7 +128,9 @@ HUGEPOOL_EXPORT size_t hugepool_page_size(const struct hugepool *pool);
  * to the kernel (-1: never, 0: at once). Returns the previous value. */
 HUGEPOOL_EXPORT long hugepool_set_decay_ms(struct hugepool *pool, long ms);
 
-/* Give unused surplus pages back to the kernel now; returns pages released. */
+/* Give unused surplus pages back to the kernel now; returns pages released.
+ * Before that, the calling thread's small-object heap gives back the empty
+ * spans it keeps (at most one per size class) to the pool. */
 HUGEPOOL_EXPORT long hugepool_trim(struct hugepool *pool);
 
 /* ------------------------------------------------------------------------

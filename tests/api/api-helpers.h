@@ -92,9 +92,17 @@ static inline struct hugepool *api_hog(size_t psz, long leave)
 }
 
 /* Pages of a pool that are in use (not free). */
+/* Pages of p holding blocks, once this thread's small-object heap gave
+ * back the empty spans it keeps (at most one per size class): a test that
+ * freed everything sees 0. */
 static inline size_t pool_used(const struct hugepool *p)
 {
+	struct hugepool *mp = (struct hugepool *)p;
 	struct hugepool_counters c;
+
+	hp_pool_lock(mp);
+	hp_pool_consumers_trim(mp);
+	hp_pool_unlock(mp);
 
 	CHECK(hugepool_counters(p, HUGEPOOL_NODE_ANY, &c) == 0);
 	return c.nr_pages - c.free_pages;

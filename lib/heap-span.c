@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * heap-span.c - spans: the small-object heap's unit of memory, a granule
+ * block of a MIXED page cut into objects of one size class.
+ *
+ * A span's objects are handed out first from its free list, then from the
+ * part never handed out (bump), so a new span is not written before it is
+ * used. Its size grows with the class so that every span holds at least
+ * 16 objects, and is at least a granule.
+ */
+#include "heap.h"
+
+#include <string.h>
+
+static size_t span_bytes(const struct hugepool *pool, unsigned int cls)
+{
+	size_t osize = hp_heap_class_size(cls);
+	size_t gsz = pool->h->size / GRANULES;
+	size_t want = osize <= 1024 ? 64 * 1024 : osize <= 4096 ? 128 * 1024 : 256 * 1024;
+
+	return want > gsz ? want : gsz;
+}
+
+static struct hp_heap_pool *heap_pool(struct hugepool *pool)
+{
+	if (!pool->heap)
+		pool->heap = hp_meta_zalloc(sizeof(*pool->heap));
+	return pool->heap;
+}
+
+/* A new span of class cls for pool (lock held), or NULL. */
+struct hp_span *hp_span_new(struct hugepool *pool, unsigned int cls)
+{
+	struct hp_heap_pool *hpool = heap_pool(pool);
+	struct hp_span *sp;
+	size_t bytes;
+
+	if (!hpool || !(sp = hp_meta_zalloc(sizeof(*sp))))
+		return NULL;
+	bytes = span_bytes(pool, cls);
+	sp->start = hp_mixed_span_take(pool, bytes, sp, &sp->arena);
+	if (!sp->start) {
+		hp_meta_free(sp, sizeof(*sp));
+		return NULL;
+	}
+	sp->pool = pool;
+	sp->cls = (uint8_t)cls;
+	sp->osize = (uint32_t)hp_heap_class_size(cls);
+	sp->nobj = (uint32_t)(bytes / sp->osize);
+	sp->slot = hp_slot_index(sp->arena, sp->start);
+	hpool->spans++;
+	return sp;
+}
+
+/* The span goes back to its MIXED page (lock held); no object is live. */
+void hp_span_release(struct hp_span *sp)
+{
+	hp_mixed_span_put(sp->arena, sp->start);
+	sp->pool->heap->spans--;
+	hp_meta_free(sp, sizeof(*sp));
+}
+
+/* Take the objects other threads freed into the owner's free list (by the
+ * span's owner, or under the pool lock for an abandoned span). Returns how
+ * many there were. */
+unsigned int hp_span_collect(struct hp_span *sp)
+{
+	void *list, *tail;
+	unsigned int n = 1;
+
+	if (!__atomic_load_n(&sp->xfree, __ATOMIC_RELAXED))
+		return 0;
+	list = __atomic_exchange_n(&sp->xfree, NULL, __ATOMIC_ACQUIRE);
+	if (!list)
+		return 0;
+	for (tail = list; *(void **)tail; tail = *(void **)tail)
+		n++;
+	*(void **)tail = sp->free;
+	sp->free = list;
+	sp->used -= n;
+	return n;
+}
+
+/* The span that holds ptr, or NULL when ptr is not in a span: the slot is
+ * MIXED as long as a span (or any block) lives in it. */
+struct hp_span *hp_span_of(const struct hp_arena *a, const void *ptr)
+{
+	size_t idx = hp_slot_index(a, ptr);
+	const struct hp_slot *s = &a->slots[idx];
+	struct hp_span **map;
+	size_t off;
+
+	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != HP_SLOT_MIXED)
+		return NULL;
+	map = __atomic_load_n(&s->mixed->span_at, __ATOMIC_ACQUIRE);
+	if (!map)
+		return NULL;
+	off = (size_t)((const char *)ptr - (const char *)hp_slot_addr(a, idx));
+	return __atomic_load_n(&map[off / hp_granule_size(a)], __ATOMIC_ACQUIRE);
+}
+
+/* May this process write into sp's page? Not before a page inherited
+ * across fork was made private (a write would need a page the kernel may
+ * not have: SIGBUS). */
+bool hp_span_private(const struct hp_span *sp)
+{
+	const struct hp_slot *s = &sp->arena->slots[sp->slot];
+
+	return !maybe_cow() || sp->arena->fallback ||
+	       __atomic_load_n(&s->gen, __ATOMIC_RELAXED) == hp_fork_gen;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * heap.h - the small-object heap: size classes carved from spans of pool
+ * pages, owned by per-thread heaps (struct hp_theap), with a lock-free
+ * remote free for objects freed by another thread.
+ *
+ *  - A span is a granule range of a MIXED page (mixed.c), so spans of all
+ *    classes and threads share huge pages with each other and with
+ *    granule blocks: 64 threads that malloc 16 bytes hold 64 spans of
+ *    64 KiB (2 huge pages), not 64 pages.
+ *  - Ownership by address stays O(1): the MIXED page's span_at[] maps a
+ *    granule to its span; no header sits in front of any object.
+ *  - The owner thread allocates and frees with no lock and no atomic
+ *    operation; another thread's free is one compare-and-swap onto the
+ *    span's xfree stack, which the owner takes whole when it runs short.
+ *    Only span carving and release take the pool lock.
+ */
+#ifndef HUGEPOOL_HEAP_H
+#define HUGEPOOL_HEAP_H
+
+#include "block.h"
+
+/* Objects up to HP_HEAP_MAX bytes live in spans; larger blocks are
+ * granule blocks or runs of pages. */
+#define HP_HEAP_MAX		16384
+#define HP_HEAP_CLASSES		36
+#define HP_HEAP_MIN_ALIGN	16	/* alignof(max_align_t) on x86-64 */
+
+struct hp_theap;
+
+struct hp_span {
+	/* the owner's, no lock: */
+	void *free;			/* objects freed by the owner */
+	uint32_t used;			/* handed out and not known to be freed */
+	uint32_t bump;			/* objects from here on never handed out */
+	uint32_t nobj;
+	uint32_t osize;
+	char *start;
+	struct hp_span *next, *prev;	/* the owner's class ring, or abandoned list */
+	/* shared: */
+	struct hp_theap *owner;		/* NULL: abandoned (its thread exited) */
+	void *xfree;			/* objects freed by other threads */
+	/* fixed while the span lives: */
+	struct hugepool *pool;
+	struct hp_arena *arena;
+	size_t slot;			/* the MIXED page's slot */
+	uint8_t cls;
+	bool abandoned;			/* on pool's abandoned list (pool lock) */
+};
+
+struct hp_theap {
+	struct hugepool *pool;		/* NULL once the pool is destroyed */
+	struct hp_span *ring[HP_HEAP_CLASSES];	/* head: the span allocated from */
+	struct hp_theap *tnext;		/* this thread's heaps (TLS list) */
+	struct hp_theap *pnext, *pprev;	/* the pool's heaps (pool lock) */
+	bool dead;			/* pool destroyed; the thread drops it */
+	void *large;			/* the large-block cache's (alloc.c) */
+};
+
+/* A consumer above the heap that keeps per-thread state in th->large
+ * (alloc.c's cache of large blocks) is told, pool lock held, when that
+ * state must go back to the pool: the thread exits, hugepool_trim, or
+ * (child: true) the thread's heaps are dropped in a forked child. At pool
+ * destroy the state is forgotten instead (destroy_all frees the blocks). */
+struct hp_theap_client {
+	void (*drop)(struct hp_theap *th, bool child);
+	void (*forget)(struct hp_theap *th);
+};
+void hp_theap_set_client(const struct hp_theap_client *c);
+
+/* The pool's heap state (struct hugepool.heap). */
+struct hp_heap_pool {
+	struct hp_theap *theaps;	/* live thread heaps of this pool */
+	struct hp_span *abandoned[HP_HEAP_CLASSES];
+	size_t spans;			/* spans carved and not yet released */
+};
+
+static inline unsigned int hp_heap_class(size_t size)
+{
+	size_t w;
+	unsigned int b;
+
+	if (size <= 128)
+		return size ? (unsigned int)((size + 15) / 16 - 1) : 0;
+	w = size - 1;
+	b = 63 - (unsigned int)__builtin_clzll(w);
+	return 8 + (b - 7) * 4 + (unsigned int)((w >> (b - 2)) & 3);
+}
+
+static inline size_t hp_heap_class_size(unsigned int cls)
+{
+	unsigned int b;
+
+	if (cls < 8)
+		return ((size_t)cls + 1) * 16;
+	b = 7 + (cls - 8) / 4;
+	return ((size_t)1 << b) + ((size_t)(cls - 8) % 4 + 1) * ((size_t)1 << (b - 2));
+}
+
+/* heap-span.c */
+struct hp_span *hp_span_new(struct hugepool *pool, unsigned int cls);
+void hp_span_release(struct hp_span *sp);
+unsigned int hp_span_collect(struct hp_span *sp);
+struct hp_span *hp_span_of(const struct hp_arena *a, const void *ptr);
+bool hp_span_private(const struct hp_span *sp);
+
+/* heap-thread.c */
+struct hp_theap *hp_theap_get(struct hugepool *pool);
+void hp_theap_abandon_span(struct hp_span *sp);
+struct hp_span *hp_theap_adopt(struct hugepool *pool, unsigned int cls);
+void hp_theap_unabandon(struct hp_span *sp);
+bool hp_theap_mine(const struct hp_theap *o);
+
+/* heap.c */
+void hp_theap_ring_add(struct hp_span **ring, struct hp_span *sp);
+void hp_theap_ring_del(struct hp_span **ring, struct hp_span *sp);
+
+/* heap.c: entry points for alloc.c */
+void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero);
+bool hp_heap_free(struct hp_arena *a, void *ptr);
+size_t hp_heap_usable(const struct hp_arena *a, const void *ptr);
+
+#endif
