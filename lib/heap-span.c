@@ -47,6 +47,7 @@ struct hp_span *hp_span_new(struct hugepool *pool, unsigned int cls)
 	sp->cls = (uint8_t)cls;
 	sp->osize = (uint32_t)hp_heap_class_size(cls);
 	sp->nobj = (uint32_t)(bytes / sp->osize);
+	sp->recip = ((uint64_t)1 << 40) / sp->osize + 1;
 	sp->slot = hp_slot_index(sp->arena, sp->start);
 	hpool->spans++;
 	return sp;

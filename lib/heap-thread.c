@@ -29,7 +29,7 @@
 
 #define TH_TLS	__attribute__((tls_model("initial-exec")))
 
-static __thread struct hp_theap *tl_last TH_TLS;	/* the heap used last */
+__thread struct hp_theap *hp_tl_heap TH_TLS;
 static __thread struct hp_theap *tl_heaps TH_TLS;	/* all of this thread's */
 static __thread bool tl_exiting TH_TLS;
 
@@ -176,8 +176,8 @@ static void theap_forget(struct hp_theap *th)
 			break;
 		}
 	}
-	if (tl_last == th)
-		tl_last = NULL;
+	if (hp_tl_heap == th)
+		hp_tl_heap = NULL;
 	hp_meta_free(th, sizeof(*th));
 }
 
@@ -185,8 +185,12 @@ static hp_cold struct hp_theap *theap_new(struct hugepool *pool)
 {
 	struct hp_theap *th;
 
+	/* a HUGEPOOL_SHARED pool's pages are its file's: no per-thread state
+	 * written into them (a forked child would share it) */
+	if (pool->root->arena->fd >= 0 || tl_exiting)
+		return NULL;
 	pthread_once(&theap_once, theap_key_init);
-	if (!theap_key_ok || tl_exiting)
+	if (!theap_key_ok)
 		return NULL;
 	hp_pool_lock(pool);
 	th = hp_meta_zalloc(sizeof(*th));
@@ -211,7 +215,7 @@ static hp_cold struct hp_theap *theap_new(struct hugepool *pool)
 
 /* Slow path of hp_theap_get: another pool than last time, or the first
  * call; dead heaps met on the way are dropped. */
-static hp_cold struct hp_theap *theap_find(struct hugepool *pool)
+hp_cold struct hp_theap *hp_theap_find(struct hugepool *pool)
 {
 	struct hp_theap *th, *next;
 
@@ -222,11 +226,11 @@ static hp_cold struct hp_theap *theap_find(struct hugepool *pool)
 			continue;
 		}
 		if (th->pool == pool)
-			return tl_last = th;
+			return hp_tl_heap = th;
 	}
 	th = theap_new(pool);
 	if (th)
-		tl_last = th;
+		hp_tl_heap = th;
 	return th;
 }
 
@@ -236,23 +240,12 @@ bool hp_theap_mine(const struct hp_theap *o)
 {
 	const struct hp_theap *th;
 
-	if (o == tl_last)
+	if (o == hp_tl_heap)
 		return true;
 	for (th = tl_heaps; th; th = th->tnext)
 		if (th == o)
 			return true;
 	return false;
-}
-
-/* This thread's heap for pool, or NULL (no memory for one, or the thread
- * is exiting). */
-struct hp_theap *hp_theap_get(struct hugepool *pool)
-{
-	struct hp_theap *th = tl_last;
-
-	if (likely(th && th->pool == pool && !__atomic_load_n(&th->dead, __ATOMIC_RELAXED)))
-		return th;
-	return theap_find(pool);
 }
 
 /* A pool still in the list (hp_pools_lock held) is not being destroyed,
@@ -283,6 +276,7 @@ static void theap_exit(void *arg)
 		if (!__atomic_load_n(&th->dead, __ATOMIC_ACQUIRE) && pool_listed(pool)) {
 			hp_pool_lock(pool);
 			if (!th->dead) {
+				pool->heap->allocs += th->allocs;
 				client_drop(th, false);
 				theap_drop_spans(th);
 				theap_unlink_pool(th);
@@ -292,6 +286,19 @@ static void theap_exit(void *arg)
 		theap_forget(th);
 	}
 	pthread_mutex_unlock(&hp_pools_lock);
+}
+
+uint64_t hp_heap_objects(struct hugepool *pool)
+{
+	const struct hp_theap *th;
+	uint64_t n;
+
+	if (!pool->heap)
+		return 0;
+	n = pool->heap->allocs;
+	for (th = pool->heap->theaps; th; th = th->pnext)
+		n += __atomic_load_n(&th->allocs, __ATOMIC_RELAXED);
+	return n;
 }
 
 /* ------------------------------------------------------------------------

@@ -54,6 +54,7 @@ void hp_theap_ring_del(struct hp_span **ring, struct hp_span *sp)
 	sp->next = sp->prev = NULL;
 }
 
+/* the same as hp_heap_alloc_fast's, for the slow path */
 static inline void *span_pop(struct hp_span *sp)
 {
 	void *p = sp->free;
@@ -102,7 +103,7 @@ static struct hp_span *span_get(struct hp_theap *th, unsigned int cls)
 	return sp;
 }
 
-static hp_cold void *alloc_slow(struct hp_theap *th, unsigned int cls)
+hp_cold void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls)
 {
 	struct hp_span *head = th->ring[cls], *sp, *next;
 	void *p;
@@ -162,7 +163,7 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 	int cls = heap_class(size, align);
 	void *p;
 
-	if (cls < 0 || align > pool->h->size / GRANULES || pool->root->arena->fd >= 0)
+	if (cls < 0 || (align > HP_HEAP_MIN_ALIGN && align > pool->h->size / GRANULES))
 		return NULL;
 	th = hp_theap_get(pool);
 	if (unlikely(!th))
@@ -170,10 +171,11 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 	sp = th->ring[cls];
 	p = likely(sp) ? span_pop(sp) : NULL;
 	if (unlikely(!p)) {
-		p = alloc_slow(th, (unsigned int)cls);
+		p = hp_heap_alloc_slow(th, (unsigned int)cls);
 		if (!p)
 			return NULL;
 	}
+	th->allocs++;
 	if (zero)
 		memset(p, 0, hp_heap_class_size((unsigned int)cls));
 	return p;
@@ -184,7 +186,7 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
  * ------------------------------------------------------------------------ */
 /* A free into a span that has no owner thread, or whose page this forked
  * child has not made private yet: under the pool lock. */
-static hp_cold void free_locked(struct hp_span *sp, void *p)
+static hp_cold int free_locked(struct hp_span *sp, void *p)
 {
 	struct hugepool *pool = sp->pool;
 
@@ -193,7 +195,7 @@ static hp_cold void free_locked(struct hp_span *sp, void *p)
 		/* no page to make it private with: the object stays held */
 		pool->stats.failures++;
 		hp_pool_op_end(pool);
-		return;
+		return 1;
 	}
 	if (__atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE)) {
 		hp_pool_op_end(pool);
@@ -201,52 +203,69 @@ static hp_cold void free_locked(struct hp_span *sp, void *p)
 			*(void **)p = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
 		while (!__atomic_compare_exchange_n(&sp->xfree, (void **)p, p, true,
 						    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-		return;
+		return 1;
 	}
 	*(void **)p = sp->free;
 	sp->free = p;
 	if (--sp->used == 0) {
 		hp_theap_unabandon(sp);
 		hp_span_release(sp);
+		hp_pool_op_end(pool);
+		return 2;
 	}
 	hp_pool_op_end(pool);
+	return 1;
+}
+
+/* A free that is not the owner's plain push: onto xfree, or under the
+ * pool lock for a span without an owner thread or a page not yet private. */
+static hp_cold int free_other(struct hp_span *sp, void *ptr, struct hp_theap *o)
+{
+	if (o && hp_theap_mine(o)) {
+		*(void **)ptr = sp->free;
+		sp->free = ptr;
+		if (--sp->used == 0 && o->ring[sp->cls] != sp) {
+			span_retire(o, sp);
+			return 2;
+		}
+		return 1;
+	}
+	if (!o || unlikely(!hp_span_private(sp)))
+		return free_locked(sp, ptr);
+	do
+		*(void **)ptr = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&sp->xfree, (void **)ptr, ptr, true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	return 1;
 }
 
 /*
- * Free ptr if it is an object of a span (true), else false: the caller
- * handles granule blocks and pages. No pool lock unless the span has no
- * owner thread.
+ * Free ptr if it is an object of a span (see hp_heap_free in heap.h).
+ * The owner's free is a push onto the span's list: no lock, no atomic.
  */
-bool hp_heap_free(struct hp_arena *a, void *ptr)
+int hp_heap_free(struct hp_arena *a, void *ptr)
 {
 	struct hp_span *sp = hp_span_of(a, ptr);
 	struct hp_theap *o;
 	size_t off;
 
 	if (!sp)
-		return false;
+		return 0;
 	off = (size_t)((char *)ptr - sp->start);
-	if (unlikely(off % sp->osize)) {
+	if (unlikely((size_t)((off * sp->recip) >> 40) * sp->osize != off)) {
 		hp_log(1, "free(%p): not an object of the heap; ignored", ptr);
-		return true;
+		return 1;
 	}
 	o = __atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE);
-	if (likely(o && hp_theap_mine(o))) {
+	if (likely(o == hp_tl_heap && o)) {
 		*(void **)ptr = sp->free;
 		sp->free = ptr;
-		if (unlikely(--sp->used == 0) && o->ring[sp->cls] != sp)
-			span_retire(o, sp);
-		return true;
+		if (likely(--sp->used) || o->ring[sp->cls] == sp)
+			return 1;
+		span_retire(o, sp);
+		return 2;
 	}
-	if (!o || unlikely(!hp_span_private(sp))) {
-		free_locked(sp, ptr);
-		return true;
-	}
-	do
-		*(void **)ptr = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&sp->xfree, (void **)ptr, ptr, true,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-	return true;
+	return free_other(sp, ptr, o);
 }
 
 /* Usable size of the object at ptr, 0 if ptr is not in a span. */

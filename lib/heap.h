@@ -36,6 +36,7 @@ struct hp_span {
 	uint32_t nobj;
 	uint32_t osize;
 	char *start;
+	uint64_t recip;			/* 2^40 / osize + 1: off / osize by multiply */
 	struct hp_span *next, *prev;	/* the owner's class ring, or abandoned list */
 	/* shared: */
 	struct hp_theap *owner;		/* NULL: abandoned (its thread exited) */
@@ -55,6 +56,7 @@ struct hp_theap {
 	struct hp_theap *pnext, *pprev;	/* the pool's heaps (pool lock) */
 	bool dead;			/* pool destroyed; the thread drops it */
 	void *large;			/* the large-block cache's (alloc.c) */
+	uint64_t allocs;		/* objects served (owner only) */
 };
 
 /* A consumer above the heap that keeps per-thread state in th->large
@@ -73,6 +75,7 @@ struct hp_heap_pool {
 	struct hp_theap *theaps;	/* live thread heaps of this pool */
 	struct hp_span *abandoned[HP_HEAP_CLASSES];
 	size_t spans;			/* spans carved and not yet released */
+	uint64_t allocs;		/* objects served by heaps now gone */
 };
 
 static inline unsigned int hp_heap_class(size_t size)
@@ -97,6 +100,23 @@ static inline size_t hp_heap_class_size(unsigned int cls)
 	return ((size_t)1 << b) + ((size_t)(cls - 8) % 4 + 1) * ((size_t)1 << (b - 2));
 }
 
+extern __thread struct hp_theap *hp_tl_heap
+	__attribute__((tls_model("initial-exec")));	/* the heap used last */
+
+/* heap-thread.c */
+struct hp_theap *hp_theap_find(struct hugepool *pool);
+
+/* This thread's heap for pool, or NULL (a HUGEPOOL_SHARED pool, no memory
+ * for one, or the thread is exiting). */
+static inline struct hp_theap *hp_theap_get(struct hugepool *pool)
+{
+	struct hp_theap *th = hp_tl_heap;
+
+	if (likely(th && th->pool == pool && !__atomic_load_n(&th->dead, __ATOMIC_RELAXED)))
+		return th;
+	return hp_theap_find(pool);
+}
+
 /* heap-span.c */
 struct hp_span *hp_span_new(struct hugepool *pool, unsigned int cls);
 void hp_span_release(struct hp_span *sp);
@@ -105,7 +125,6 @@ struct hp_span *hp_span_of(const struct hp_arena *a, const void *ptr);
 bool hp_span_private(const struct hp_span *sp);
 
 /* heap-thread.c */
-struct hp_theap *hp_theap_get(struct hugepool *pool);
 void hp_theap_abandon_span(struct hp_span *sp);
 struct hp_span *hp_theap_adopt(struct hugepool *pool, unsigned int cls);
 void hp_theap_unabandon(struct hp_span *sp);
@@ -115,9 +134,42 @@ bool hp_theap_mine(const struct hp_theap *o);
 void hp_theap_ring_add(struct hp_span **ring, struct hp_span *sp);
 void hp_theap_ring_del(struct hp_span **ring, struct hp_span *sp);
 
-/* heap.c: entry points for alloc.c */
+/* heap.c: entry points for alloc.c and the preload */
 void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero);
-bool hp_heap_free(struct hp_arena *a, void *ptr);
+/* 0: not an object of a span; 1: freed; 2: freed, and a span went back
+ * to the pool (time to think of decay) */
+int hp_heap_free(struct hp_arena *a, void *ptr);
 size_t hp_heap_usable(const struct hp_arena *a, const void *ptr);
+void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls);
+
+/* malloc's path, inline for the preload: NULL sends the caller to
+ * hp_heap_alloc / hp_alloc, which handle everything else. */
+static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
+{
+	unsigned int cls = hp_heap_class(size);
+	struct hp_theap *th = hp_tl_heap;
+	struct hp_span *sp;
+	void *p;
+
+	if (unlikely(!th || th->pool != pool || __atomic_load_n(&th->dead, __ATOMIC_RELAXED)))
+		return NULL;
+	sp = th->ring[cls];
+	if (unlikely(!sp))
+		return NULL;
+	p = sp->free;
+	if (likely(p)) {
+		sp->free = *(void **)p;
+	} else if (sp->bump < sp->nobj) {
+		p = sp->start + (size_t)sp->bump++ * sp->osize;
+	} else {
+		return NULL;
+	}
+	sp->used++;
+	th->allocs++;
+	return p;
+}
+
+/* Objects served by pool's heaps, all threads (lock held). */
+uint64_t hp_heap_objects(struct hugepool *pool);
 
 #endif

@@ -36,7 +36,7 @@
  *    HUGEPOOL_MALLOC=1. free() and realloc() still recognise pool blocks,
  *    so free(hugepool_malloc(...)) is correct either way.
  */
-#include "internal.h"
+#include "heap.h"
 
 #if HP_PRELOAD
 
@@ -94,6 +94,7 @@ static size_t pl_pagesize = 4096;
  * (__tls_get_addr does), and it fits glibc's surplus static TLS when the
  * library is dlopen'd. */
 static __thread unsigned int pl_busy PL_TLS;
+static __thread bool pl_early PL_TLS;	/* the last pool_alloc was too early */
 
 /* counters of the preload (only touched on large paths) */
 static unsigned long pl_pool_blocks;	/* blocks the pool served */
@@ -276,7 +277,6 @@ static inline bool pl_ready(void)
 /* ------------------------------------------------------------------------
  * the pool side
  * ------------------------------------------------------------------------ */
-static void pl_decay_atfork_child(void);
 
 static hp_cold void fork_check_slow(void)
 {
@@ -288,9 +288,6 @@ static hp_cold void fork_check_slow(void)
 	if (__atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED) == pl_fork_gen)
 		__atomic_add_fetch(&hp_fork_gen, 1, __ATOMIC_RELAXED);
 	pl_fork_gen = __atomic_load_n(&hp_fork_gen, __ATOMIC_RELAXED);
-	pl_busy++;
-	pl_decay_atfork_child();
-	pl_busy--;
 }
 
 static inline void fork_check(void)
@@ -301,22 +298,20 @@ static inline void fork_check(void)
 
 /*
  * The default pool, set up for life inside somebody else's program. The
- * library gives unused surplus pages back from a decay thread; but a
- * thread the program did not create breaks what a single-threaded program
- * may rely on: glibc skips its malloc locks in fork() when single-threaded,
- * so a fork from a signal handler that interrupted malloc works (with a
- * second thread it deadlocks, in glibc's arena locks as in ours), and
- * unshare(CLONE_NEWUSER) wants a single thread. So while the program is
- * single-threaded the pool's thread is off and decay is done here, the way
- * glibc trims its heap: on free, at most once per HUGEPOOL_DECAY_MS, the
- * free surplus pages go back. Once the program starts threads of its own
- * (glibc never goes back to single-threaded), the library's decay thread
- * takes over. HUGEPOOL_DECAY_MS=0 and -1 keep their meaning (at once,
- * never) and need no thread either way.
+ * library's decay thread stays off: a thread the program did not create
+ * breaks what a single-threaded program may rely on (glibc skips its malloc
+ * locks in fork() when single-threaded, so a fork from a signal handler
+ * that interrupted malloc works; unshare(CLONE_NEWUSER) wants a single
+ * thread), and it could only be started from inside the malloc family,
+ * where glibc may hold its own locks: free() of a thread's TLS block runs
+ * under the stack cache lock that pthread_create takes (a self-deadlock,
+ * found at HUGEPOOL_THRESHOLD=0). So decay is done here, the way glibc
+ * trims its heap: on a free that gave pages back to the pool, at most once
+ * per HUGEPOOL_DECAY_MS, by whichever thread frees, the free surplus pages
+ * go back. HUGEPOOL_DECAY_MS=0 and -1 keep their meaning (at once, never).
  */
 static struct hugepool *pl_pool_ptr;	/* set once configured */
-static long pl_decay_ms;		/* > 0: decay by time, from here or by thread */
-static bool pl_decay_thread;		/* the library's decay thread is allowed */
+static long pl_decay_ms;		/* > 0: decay by time, on free */
 static uint64_t pl_next_trim;		/* hp_now_ms() of the next trim */
 
 static hp_cold struct hugepool *pl_pool_setup(void)
@@ -335,8 +330,7 @@ static hp_cold struct hugepool *pl_pool_setup(void)
 	return pool;
 }
 
-/* Decay after a free into pool (lock not held): hand over to the library's
- * thread once the program is multi-threaded, else trim by time. */
+/* Decay after a free into pool (lock not held): trim by time. */
 static void pl_decay(struct hugepool *pool)
 {
 	uint64_t now, next;
@@ -344,14 +338,8 @@ static void pl_decay(struct hugepool *pool)
 
 	if (pool != pl_pool_ptr || ms <= 0)
 		return;
-	if (!__libc_single_threaded) {
-		if (!__atomic_exchange_n(&pl_decay_thread, true, __ATOMIC_ACQ_REL))
-			hugepool_set_decay_ms(pool, ms);
-		return;
-	}
 	/* unlocked peek: only a hint whether trimming can find anything */
-	if (__atomic_load_n(&pl_decay_thread, __ATOMIC_RELAXED) ||
-	    !__atomic_load_n(&pool->surplus_huge_pages, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&pool->surplus_huge_pages, __ATOMIC_RELAXED))
 		return;
 	now = hp_now_ms();
 	next = __atomic_load_n(&pl_next_trim, __ATOMIC_RELAXED);
@@ -359,20 +347,6 @@ static void pl_decay(struct hugepool *pool)
 						       false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
 	hugepool_trim(pool);
-}
-
-/* In a child forked from a multi-threaded parent the library's decay
- * thread is gone; if the child is single-threaded, decay comes back here. */
-static void pl_decay_atfork_child(void)
-{
-	struct hugepool *pool = pl_pool_ptr;
-	long ms = pl_decay_ms;
-
-	if (pool && ms > 0 && pl_decay_thread && __libc_single_threaded) {
-		hugepool_set_decay_ms(pool, -1);
-		pl_decay_thread = false;
-		pl_next_trim = hp_now_ms() + (uint64_t)ms;
-	}
 }
 
 /* A block from the default pool, or NULL with errno untouched (the caller
@@ -386,8 +360,12 @@ static void *pool_alloc(size_t size, size_t align, bool zero)
 	fork_check();
 	pl_busy++;
 	pool = __atomic_load_n(&pl_pool_ptr, __ATOMIC_ACQUIRE);
-	if (unlikely(!pool))
+	if (unlikely(!pool)) {
 		pool = pl_pool_setup();
+		/* too early for a pool (a constructor that ran before libnuma's
+		 * was set up): glibc serves it, and that is no fallback */
+		pl_early = !pool && errno == EAGAIN;
+	}
 	if (likely(pool))
 		p = hp_alloc(pool, size, align, zero);
 	pl_busy--;
@@ -403,9 +381,14 @@ static void *pool_alloc(size_t size, size_t align, bool zero)
 static hp_cold void pl_fallback(size_t size)
 {
 	static bool told;
-	struct hugepool *pool = hp_default_pool_peek();
+	struct hugepool *pool;
 	int saved = errno;
 
+	if (pl_early) {
+		pl_early = false;
+		return;
+	}
+	pool = hp_default_pool_peek();
 	__atomic_add_fetch(&pl_fallbacks, 1, __ATOMIC_RELAXED);
 	if (pool) {
 		hp_pool_lock(pool);
@@ -498,10 +481,40 @@ static hp_cold void *malloc_slow(size_t size)
 	return p;
 }
 
+/*
+ * The small-object heap's path (HUGEPOOL_THRESHOLD at most HP_HEAP_MAX):
+ * straight to this thread's heap once the default pool is set up, with no
+ * lock and no shared write; NULL sends the call down the slow path, which
+ * sets up the pool, falls back and counts.
+ */
+static inline void *heap_fast(size_t size, bool zero)
+{
+	struct hugepool *pool = __atomic_load_n(&pl_pool_ptr, __ATOMIC_ACQUIRE);
+	void *p;
+
+	if (unlikely(!pool || pl_busy || size > HP_HEAP_MAX) ||
+	    unlikely(pl_fork_mark && !*pl_fork_mark))
+		return NULL;
+	p = hp_heap_alloc_fast(pool, size ? size : 1);
+	if (unlikely(!p)) {
+		pl_busy++;
+		p = hp_heap_alloc(pool, size, 0, false);
+		pl_busy--;
+	}
+	if (zero && p)
+		memset(p, 0, size);
+	return p;
+}
+
 static inline void *pl_malloc(size_t size)
 {
+	void *p;
+
 	if (likely(size < threshold()))
 		return __libc_malloc(size);
+	p = heap_fast(size, false);
+	if (likely(p))
+		return p;
 	return malloc_slow(size);
 }
 
@@ -520,6 +533,16 @@ static inline void pl_free(void *ptr)
 	if (likely(!a)) {
 		__libc_free(ptr);
 		return;
+	}
+	if (likely(!pl_busy && !(pl_fork_mark && !*pl_fork_mark))) {
+		int r = hp_heap_free(a, ptr);
+
+		if (likely(r == 1))
+			return;
+		if (r == 2) {
+			pl_decay(a->pool);
+			return;
+		}
 	}
 	pool_free(a, ptr);
 }
@@ -565,12 +588,16 @@ static hp_cold void *calloc_slow(size_t n, size_t size, size_t total)
 PL_EXPORT void *calloc(size_t n, size_t size)
 {
 	size_t total;
+	void *p;
 
 	/* on overflow glibc fails with ENOMEM: let it */
 	if (unlikely(__builtin_mul_overflow(n, size, &total)))
 		return __libc_calloc(n, size);
 	if (likely(total < threshold()))
 		return __libc_calloc(n, size);
+	p = heap_fast(total, true);
+	if (likely(p))
+		return p;
 	return calloc_slow(n, size, total);
 }
 
@@ -874,11 +901,21 @@ __attribute__((destructor)) static void pl_fini(void)
 	}
 	hp_stats_write(NULL, fd, hp_opt.stats == 2 ? HUGEPOOL_STATS_JSON : 0);
 	if (hp_opt.stats == 1) {
+		struct hugepool *pool = pl_pool_ptr;
+		unsigned long objs = 0;
 		char line[256];
-		int n = snprintf(line, sizeof(line),
-				 "preload: %s, threshold %zu, pool blocks %lu, glibc fallbacks %lu, "
-				 "realloc moves %lu\n", active ? "on" : "off (passthrough)",
-				 active ? hp_opt.threshold : 0, pl_pool_blocks, pl_fallbacks, pl_moves);
+		int n;
+
+		if (pool) {
+			hp_pool_lock(pool);
+			objs = (unsigned long)hp_heap_objects(pool);
+			hp_pool_op_end(pool);
+		}
+		n = snprintf(line, sizeof(line),
+			     "preload: %s, threshold %zu, pool blocks %lu, heap objects %lu, "
+			     "glibc fallbacks %lu, realloc moves %lu\n",
+			     active ? "on" : "off (passthrough)", active ? hp_opt.threshold : 0,
+			     pl_pool_blocks, objs, pl_fallbacks, pl_moves);
 
 		if (n > 0)
 			hp_sys_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

@@ -78,10 +78,10 @@ fi
 # operations that TSan's slowdown (every byte of its large blocks is
 # instrumented) does not reach in its fixed time.
 tsan_tests() {
-	echo "tsan: api/threads, soak, kernel/pinned-fork, kernel/fork-empty under ThreadSanitizer (clang, build-tsan)"
+	echo "tsan: api/threads, api/heap, soak, kernel/pinned-fork, kernel/fork-empty under ThreadSanitizer (clang, build-tsan)"
 	CC=clang hp_variant "$HP_ROOT/build-tsan" -Db_sanitize=thread -Db_lundef=false &&
 	TSAN_OPTIONS=halt_on_error=1:die_after_fork=0:second_deadlock_stack=1 SOAK_SECONDS=20 \
-	meson test -C "$HP_ROOT/build-tsan" threads soak pinned-fork fork-empty \
+	meson test -C "$HP_ROOT/build-tsan" threads heap soak pinned-fork fork-empty \
 		--print-errorlogs
 }
 if want tsan; then

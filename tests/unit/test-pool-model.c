@@ -6,6 +6,9 @@
  * checked after every step against a model of what each pool must hold
  * (pages in use, reserved, held by subpools) and against the invariants of
  * hp_pool_check (resv <= free <= nr, per-node sums, surplus = nr - min).
+ * Small objects (the heap's spans, carved from MIXED pages) are in the
+ * sequences too: their pages are what the arena says MIXED pages of the
+ * pool hold, and their contents must survive everything else.
  * The seed is printed, and HUGEPOOL_TEST_SEED replays one.
  */
 #include "unit.h"
@@ -24,6 +27,7 @@ struct obj {
 	void *ptr;		/* block */
 	struct hugepool_region *r;
 	size_t pages;
+	size_t small;		/* a small object of this many bytes */
 	bool *populated;
 	bool noreserve;
 	unsigned char pat;
@@ -45,10 +49,21 @@ static void model_fail(const char *what, const struct model *m)
 	exit(1);
 }
 
+/* MIXED pages of p: where its small objects (and granule blocks) live */
+static size_t mixed_pages(const struct hugepool *p)
+{
+	const struct hp_arena *a = p->root->arena;
+	size_t i, n = 0;
+
+	for (i = 0; i < a->nslots; i++)
+		n += a->slots[i].state == HP_SLOT_MIXED && a->slots[i].owner == p;
+	return n;
+}
+
 /* in use and reserved pages the model says a pool has */
 static void expected(const struct model *m, struct hugepool *p, size_t *used, size_t *resv)
 {
-	*used = 0;
+	*used = mixed_pages(p);
 	*resv = 0;
 	for (int i = 0; i < m->nobj; i++) {
 		const struct obj *o = &m->objs[i];
@@ -56,7 +71,11 @@ static void expected(const struct model *m, struct hugepool *p, size_t *used, si
 		if (o->pool != p)
 			continue;
 		if (o->ptr) {
-			*used += o->pages;
+			const struct hp_arena *a = hp_arena_lookup(o->ptr);
+
+			/* a block in a MIXED page is in mixed_pages already */
+			if (a->slots[hp_slot_index(a, o->ptr)].state != HP_SLOT_MIXED)
+				*used += o->pages;
 			continue;
 		}
 		for (size_t k = 0; k < o->pages; k++) {
@@ -120,8 +139,9 @@ static void drop(struct model *m, int i)
 
 	if (o->ptr) {
 		unsigned char *c = o->ptr;
+		size_t len = o->small ? o->small : o->pages * PSZ;
 
-		if (c[0] != o->pat || c[o->pages * PSZ - 1] != o->pat)
+		if (c[0] != o->pat || c[len - 1] != o->pat)
 			model_fail("block contents changed", m);
 		hugepool_free(o->ptr);
 	} else {
@@ -144,7 +164,7 @@ static void one_sequence(int ops)
 	check(&m, "create");
 
 	for (int n = 0; n < ops; n++) {
-		int what = rand_r(&seed) % 10;
+		int what = rand_r(&seed) % 12;
 		struct hugepool *p = m.sub && rand_r(&seed) % 2 ? m.sub : m.root;
 
 		if (what <= 2 && m.nobj < MAXOBJ) {
@@ -237,6 +257,23 @@ static void one_sequence(int ops)
 			assert_int_equal(hugepool_destroy(m.sub), 0);
 			m.sub = NULL;
 			check(&m, "subpool destroy");
+		} else if (what >= 10 && m.nobj < MAXOBJ) {
+			size_t len = 1 + (size_t)(rand_r(&seed) % (rand_r(&seed) % 2 ? 256 : 16384));
+			unsigned char *b = hugepool_malloc(p, len);
+
+			if (b) {
+				struct obj *o = &m.objs[m.nobj++];
+
+				memset(o, 0, sizeof(*o));
+				o->pool = p;
+				o->ptr = b;
+				o->small = len;
+				o->pat = (unsigned char)(1 + rand_r(&seed) % 250);
+				b[0] = b[len - 1] = o->pat;
+				if (hugepool_owner(b) != p)
+					model_fail("small object owner", &m);
+			}
+			check(&m, "small malloc");
 		} else if (what == 9) {
 			hugepool_trim(m.root);
 			check(&m, "trim");
