@@ -98,6 +98,19 @@ static void *alloc_pages(struct hugepool *pool, size_t size, size_t align, bool 
  * entry points
  * ------------------------------------------------------------------------ */
 
+/* blocks freed while this thread held a pool lock (see hp_free_in) */
+static __thread void *tl_deferred __attribute__((tls_model("initial-exec")));
+
+static hp_cold void deferred_run(void)
+{
+	void *p;
+
+	while (!hp_tl_pool_locks && (p = tl_deferred)) {
+		tl_deferred = *(void **)p;
+		hp_free_in(hp_arena_lookup(p), p);
+	}
+}
+
 /*
  * A block of size bytes aligned to align (0 or a power of two), zeroed if
  * zero, from pool; NULL + ENOMEM when neither huge pages nor (for a
@@ -110,6 +123,8 @@ void *hp_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 
 	if (size == 0)
 		size = 1;	/* malloc(0): a unique pointer */
+	if (unlikely(tl_deferred))
+		deferred_run();
 	if (size <= HP_HEAP_MAX) {
 		p = hp_heap_alloc(pool, size, align, zero);
 		if (likely(p))
@@ -186,15 +201,27 @@ static void free_locked(struct hp_arena *a, void *ptr)
 	hp_run_put(owner, a, idx, s->run);
 }
 
+
+/* A free while this thread holds a pool lock is a signal handler's free()
+ * that interrupted the allocator on its own thread (glibc tolerates that
+ * in a single-threaded program): waiting for the lock would wait for
+ * ourselves, so the block is freed by this thread's next call instead. */
 void hp_free_in(struct hp_arena *a, void *ptr)
 {
 	struct hugepool *root = a->pool;
 
 	if (hp_heap_free(a, ptr))
 		return;
+	if (unlikely(hp_tl_pool_locks)) {
+		*(void **)ptr = tl_deferred;
+		tl_deferred = ptr;
+		return;
+	}
 	hp_pool_lock(root);
 	free_locked(a, ptr);
 	hp_pool_op_end(root);
+	if (unlikely(tl_deferred))
+		deferred_run();
 }
 
 size_t hp_usable_in(struct hp_arena *a, const void *ptr)

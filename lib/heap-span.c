@@ -5,8 +5,8 @@
  *
  * A span's objects are handed out first from its free list, then from the
  * part never handed out (bump), so a new span is not written before it is
- * used. Its size grows with the class so that every span holds at least
- * 16 objects, and is at least a granule.
+ * used. Its size grows with the class: 64 objects (16 of the largest
+ * classes), rounded up to whole granules.
  */
 #include "heap.h"
 
@@ -16,9 +16,14 @@ static size_t span_bytes(const struct hugepool *pool, unsigned int cls)
 {
 	size_t osize = hp_heap_class_size(cls);
 	size_t gsz = pool->h->size / GRANULES;
-	size_t want = osize <= 1024 ? 64 * 1024 : osize <= 4096 ? 128 * 1024 : 256 * 1024;
+	size_t want = osize * 64;
 
-	return want > gsz ? want : gsz;
+	/* 64 objects (16 for the largest classes), in whole granules: what
+	 * a thread keeps of each class it uses stays small, and a span is
+	 * refilled from the pool once every 64 allocations at most */
+	if (want > 256 * 1024)
+		want = 256 * 1024;
+	return (want + gsz - 1) / gsz * gsz;
 }
 
 static struct hp_heap_pool *heap_pool(struct hugepool *pool)

@@ -21,7 +21,9 @@
 
 #include <string.h>
 
-#define RING_LOOK	4	/* spans looked at before the pool lock */
+#define RING_LOOK	64	/* spans looked at before the pool lock: enough
+				 * to find the objects other threads freed
+				 * before a new span is carved */
 
 /* ------------------------------------------------------------------------
  * the class ring (owner only)
@@ -52,22 +54,6 @@ void hp_theap_ring_del(struct hp_span **ring, struct hp_span *sp)
 			*ring = sp->next;
 	}
 	sp->next = sp->prev = NULL;
-}
-
-/* the same as hp_heap_alloc_fast's, for the slow path */
-static inline void *span_pop(struct hp_span *sp)
-{
-	void *p = sp->free;
-
-	if (p) {
-		sp->free = *(void **)p;
-	} else if (sp->bump < sp->nobj) {
-		p = sp->start + (size_t)sp->bump++ * sp->osize;
-	} else {
-		return NULL;
-	}
-	sp->used++;
-	return p;
 }
 
 /* An empty span that is not the ring's head goes back to the pool. */
@@ -111,7 +97,7 @@ hp_cold void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls)
 
 	if (head) {
 		hp_span_collect(head);
-		if ((p = span_pop(head)))
+		if ((p = hp_span_pop(head)))
 			return p;
 		for (sp = head->next, k = 0; sp != head && k < RING_LOOK; sp = next, k++) {
 			next = sp->next;
@@ -122,14 +108,14 @@ hp_cold void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls)
 			}
 			if (sp->free || sp->bump < sp->nobj) {
 				th->ring[cls] = sp;
-				return span_pop(sp);
+				return hp_span_pop(sp);
 			}
 		}
 		/* the next search starts where this one stopped */
 		th->ring[cls] = sp;
 	}
 	sp = span_get(th, cls);
-	return sp ? span_pop(sp) : NULL;
+	return sp ? hp_span_pop(sp) : NULL;
 }
 
 /* The class for size at align (a power of two up to a granule): a class
@@ -169,7 +155,7 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 	if (unlikely(!th))
 		return NULL;
 	sp = th->ring[cls];
-	p = likely(sp) ? span_pop(sp) : NULL;
+	p = likely(sp) ? hp_span_pop(sp) : NULL;
 	if (unlikely(!p)) {
 		p = hp_heap_alloc_slow(th, (unsigned int)cls);
 		if (!p)
@@ -224,14 +210,19 @@ static hp_cold int free_other(struct hp_span *sp, void *ptr, struct hp_theap *o)
 	if (o && hp_theap_mine(o)) {
 		*(void **)ptr = sp->free;
 		sp->free = ptr;
-		if (--sp->used == 0 && o->ring[sp->cls] != sp) {
+		if (--sp->used == 0 && o->ring[sp->cls] != sp && !hp_tl_pool_locks) {
 			span_retire(o, sp);
 			return 2;
 		}
 		return 1;
 	}
-	if (!o || unlikely(!hp_span_private(sp)))
+	if (unlikely(!hp_span_private(sp)))
+		/* a page still shared copy-on-write: not even a push into
+		 * it from inside the allocator (it stays held) */
+		return hp_tl_pool_locks ? 1 : free_locked(sp, ptr);
+	if (!o && !hp_tl_pool_locks)
 		return free_locked(sp, ptr);
+	/* an abandoned span's xfree is taken by whoever adopts it */
 	do
 		*(void **)ptr = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
 	while (!__atomic_compare_exchange_n(&sp->xfree, (void **)ptr, ptr, true,
@@ -260,7 +251,7 @@ int hp_heap_free(struct hp_arena *a, void *ptr)
 	if (likely(o == hp_tl_heap && o)) {
 		*(void **)ptr = sp->free;
 		sp->free = ptr;
-		if (likely(--sp->used) || o->ring[sp->cls] == sp)
+		if (likely(--sp->used) || o->ring[sp->cls] == sp || hp_tl_pool_locks)
 			return 1;
 		span_retire(o, sp);
 		return 2;

@@ -7,7 +7,7 @@
  *  - A span is a granule range of a MIXED page (mixed.c), so spans of all
  *    classes and threads share huge pages with each other and with
  *    granule blocks: 64 threads that malloc 16 bytes hold 64 spans of
- *    64 KiB (2 huge pages), not 64 pages.
+ *    4 KiB (a quarter of one huge page), not 64 pages.
  *  - Ownership by address stays O(1): the MIXED page's span_at[] maps a
  *    granule to its span; no header sits in front of any object.
  *  - The owner thread allocates and frees with no lock and no atomic
@@ -28,25 +28,27 @@
 
 struct hp_theap;
 
+/* Three cache lines, so that a free by another thread never touches the
+ * line the owner writes on every allocation and free: */
 struct hp_span {
-	/* the owner's, no lock: */
+	/* written by the owner, no lock: */
 	void *free;			/* objects freed by the owner */
 	uint32_t used;			/* handed out and not known to be freed */
 	uint32_t bump;			/* objects from here on never handed out */
 	uint32_t nobj;
-	uint32_t osize;
-	char *start;
-	uint64_t recip;			/* 2^40 / osize + 1: off / osize by multiply */
 	struct hp_span *next, *prev;	/* the owner's class ring, or abandoned list */
-	/* shared: */
-	struct hp_theap *owner;		/* NULL: abandoned (its thread exited) */
-	void *xfree;			/* objects freed by other threads */
-	/* fixed while the span lives: */
+	/* read by every free, written rarely: */
+	struct hp_theap *owner __attribute__((aligned(64)));	/* NULL: abandoned */
+	char *start;
+	uint32_t osize;
+	uint8_t cls;
+	bool abandoned;			/* on pool's abandoned list (pool lock) */
+	uint64_t recip;			/* 2^40 / osize + 1: off / osize by multiply */
 	struct hugepool *pool;
 	struct hp_arena *arena;
 	size_t slot;			/* the MIXED page's slot */
-	uint8_t cls;
-	bool abandoned;			/* on pool's abandoned list (pool lock) */
+	/* written by other threads' frees: */
+	void *xfree __attribute__((aligned(64)));
 };
 
 struct hp_theap {
@@ -142,6 +144,22 @@ int hp_heap_free(struct hp_arena *a, void *ptr);
 size_t hp_heap_usable(const struct hp_arena *a, const void *ptr);
 void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls);
 
+/* An object of sp: its free list first, then its never-used part. */
+static inline void *hp_span_pop(struct hp_span *sp)
+{
+	void *p = sp->free;
+
+	if (likely(p)) {
+		sp->free = *(void **)p;
+	} else if (sp->bump < sp->nobj) {
+		p = sp->start + (size_t)sp->bump++ * sp->osize;
+	} else {
+		return NULL;
+	}
+	sp->used++;
+	return p;
+}
+
 /* malloc's path, inline for the preload: NULL sends the caller to
  * hp_heap_alloc / hp_alloc, which handle everything else. */
 static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
@@ -154,17 +172,8 @@ static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
 	if (unlikely(!th || th->pool != pool || __atomic_load_n(&th->dead, __ATOMIC_RELAXED)))
 		return NULL;
 	sp = th->ring[cls];
-	if (unlikely(!sp))
+	if (unlikely(!sp) || unlikely(!(p = hp_span_pop(sp))))
 		return NULL;
-	p = sp->free;
-	if (likely(p)) {
-		sp->free = *(void **)p;
-	} else if (sp->bump < sp->nobj) {
-		p = sp->start + (size_t)sp->bump++ * sp->osize;
-	} else {
-		return NULL;
-	}
-	sp->used++;
 	th->allocs++;
 	return p;
 }

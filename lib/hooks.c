@@ -38,16 +38,24 @@ void hp_pool_list_del(struct hugepool *pool)
 
 
 /* ------------------------------------------------------------------------
- * creation, resize, destroy
+ * the pool lock
+ *
+ * Pool locks this thread holds are counted, so that a free from a signal
+ * handler that interrupted the allocator on the same thread can tell, and
+ * defer instead of deadlocking on a lock its own thread holds (glibc
+ * tolerates such a free in a single-threaded program).
  * ------------------------------------------------------------------------ */
+__thread unsigned int hp_tl_pool_locks __attribute__((tls_model("initial-exec")));
+
 void hp_pool_lock(struct hugepool *pool)
 {
 	pthread_mutex_lock(pool->lock);
+	hp_tl_pool_locks++;
 }
-
 
 void hp_pool_unlock(struct hugepool *pool)
 {
+	hp_tl_pool_locks--;
 	pthread_mutex_unlock(pool->lock);
 }
 
@@ -109,7 +117,7 @@ void hp_pool_watch_flush(void)
 void hp_pool_op_end(struct hugepool *pool)
 {
 	hp_pool_watch_changed(pool, false);
-	pthread_mutex_unlock(pool->lock);
+	hp_pool_unlock(pool);
 }
 
 bool hp_pool_consumers_busy(const struct hugepool *pool)

@@ -355,6 +355,9 @@ struct hp_arena *hp_arena_lookup(const void *addr);
 
 void hp_pool_lock(struct hugepool *pool);
 void hp_pool_unlock(struct hugepool *pool);
+/* pool locks the calling thread holds (a free from a signal handler that
+ * interrupted the allocator must not wait for one of them) */
+extern __thread unsigned int hp_tl_pool_locks __attribute__((tls_model("initial-exec")));
 /* An operation on pool ends: watchers are told (lock held), then unlock. */
 void hp_pool_op_end(struct hugepool *pool);
 

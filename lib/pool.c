@@ -759,13 +759,13 @@ int hugepool_destroy(struct hugepool *pool)
 			hp_decay_kick(pool->root);
 		hp_pool_watch_removed(pool);
 		hp_pool_watch_changed(pool->parent, true);
-		pthread_mutex_unlock(pool->lock);
+		hp_pool_unlock(pool);
 		hp_meta_free(pool, sizeof(*pool));
 		return 0;
 	}
 	hp_pool_consumers_drain(pool);
 	hp_pool_watch_removed(pool);
-	pthread_mutex_unlock(pool->lock);
+	hp_pool_unlock(pool);
 	hp_arena_destroy(pool->fb_arena);
 	hp_arena_destroy(pool->arena);
 	pthread_mutex_destroy(&pool->lock_storage);

@@ -134,7 +134,7 @@ static void many_threads(struct hugepool *p)
 		CHECK(pthread_create(&th[i], NULL, hold16, &a[i]) == 0);
 	}
 	pthread_barrier_wait(&bar);
-	/* 64 spans of 64 KiB share pages: 2, not 64 */
+	/* 64 spans of 16-byte objects share one page, not 64 */
 	CHECK(pool_used(p) <= 3);
 	for (i = 0; i < N; i++)
 		CHECK(objs[i] && hugepool_owner(objs[i]) == p);
