@@ -94,6 +94,7 @@ static const struct hpb_scenario *const scenarios[] = {
 	&hpb_scen_first_write, &hpb_scen_tlb, &hpb_scen_churn,
 	&hpb_scen_waste, &hpb_scen_small, &hpb_scen_uring,
 	&hpb_scen_larson, &hpb_scen_prodcons, &hpb_scen_mix, &hpb_scen_chase,
+	&hpb_scen_segments, &hpb_scen_compat,
 };
 
 int hpb_worker_main(const char *scen, const char *peer_name, int job)

@@ -213,7 +213,8 @@ struct hpb_scenario {
 };
 
 extern const struct hpb_scenario hpb_scen_first_write, hpb_scen_tlb, hpb_scen_churn,
-	hpb_scen_waste, hpb_scen_small, hpb_scen_uring;
+	hpb_scen_waste, hpb_scen_small, hpb_scen_uring, hpb_scen_compat;
+extern const struct hpb_scenario hpb_scen_segments;
 /* issue 14: the whole heap on huge pages */
 extern const struct hpb_scenario hpb_scen_larson, hpb_scen_prodcons, hpb_scen_mix,
 	hpb_scen_chase;

@@ -32,7 +32,7 @@ _hugepool_ctl_nodes()
 _hugepool_ctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmds="show set mount umount apply run stats explain thp setup clear help"
+	local cmds="show set mount umount apply run segments stats explain thp setup clear hugeadm hugectl pagesize help"
 	local cmd="" i opts=""
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -92,12 +92,16 @@ _hugepool_ctl()
 	mount) opts="--pagesize --size --min-size --nr-inodes --uid --gid --mode --mkdir --dry-run --help" ;;
 	umount) opts="--lazy --dry-run --help" ;;
 	apply) opts="--dry-run --help" ;;
-	run) opts="--page-size --threshold --min --max --nodes --policy --fallback --stats --stats-file --verbose --dry-run --library --help" ;;
+	run) opts="--page-size --threshold --min --max --nodes --policy --fallback --stats --stats-file --verbose --text --data --bss --shm --dry-run --library --help" ;;
+	segments) opts="--help" ;;
 	stats) opts="--json --format --help" ;;
 	explain) opts="--json --all --cgroup --help" ;;
 	thp) opts="--enabled --defrag --shmem-enabled --khugepaged-defrag --dry-run --help" ;;
 	setup) opts="--pagesize --node --mount --dry-run --help" ;;
 	clear) opts="--pagesize --unmount --dry-run --help" ;;
+	hugeadm) opts="--pool-pages-min --pool-pages-max --hard --pool-list --create-mounts --create-global-mounts --create-user-mounts --create-group-mounts --list-all-mounts --page-sizes --page-sizes-all --explain --thp-always --thp-madvise --thp-never --dry-run --help" ;;
+	hugectl) opts="--heap --text --data --bss --shm --verbose --dry-run --thp --no-reserve --share-text --no-preload --force-preload --library-use-path --library-path --help" ;;
+	pagesize) opts="--all --huge-only --help" ;;
 	help) COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -121,8 +125,8 @@ _hugepool_ctl()
 	case $cmd in
 	set) [ "$npos" = 0 ] && COMPREPLY=($(compgen -W "$(_hugepool_ctl_sizes)" -- "$cur")) ;;
 	mount | umount) [ "$npos" = 0 ] && COMPREPLY=($(compgen -d -- "$cur")) ;;
-	apply) [ "$npos" = 0 ] && COMPREPLY=($(compgen -f -- "$cur")) ;;
-	run) COMPREPLY=($(compgen -c -- "$cur")) ;;
+	apply | segments) [ "$npos" = 0 ] && COMPREPLY=($(compgen -f -- "$cur")) ;;
+	run | hugectl) COMPREPLY=($(compgen -c -- "$cur")) ;;
 	stats) [ "$npos" = 0 ] && COMPREPLY=($(compgen -W "$(cd /proc && ls -d [0-9]* 2>/dev/null)" -- "$cur")) ;;
 	esac
 	return 0

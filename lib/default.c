@@ -62,11 +62,11 @@ struct hugepool *hugepool_default(void)
 		 * for metadata) must not disable the default pool for good;
 		 * the next call tries again. Found by tests/fault: one failed
 		 * mmap made every later hugepool_malloc(NULL, ...) fail. */
-		hp_log(2, "no default pool yet: %s", strerror(ENOMEM));
+		hp_log(2, "no default pool yet: %s", hp_errstr(ENOMEM));
 		errno = ENOMEM;
 	} else {
 		default_errno = errno ? errno : ENOMEM;
-		hp_log(1, "no default pool: %s", strerror(default_errno));
+		hp_log(1, "no default pool: %s", hp_errstr(default_errno));
 	}
 	pthread_mutex_unlock(&default_lock);
 	return p;

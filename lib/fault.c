@@ -324,7 +324,7 @@ int hp_fault_run_in(struct hugepool *root, struct hp_arena *a, size_t first, siz
 	policy_restore(&sv);
 	if (ret) {
 		hp_log(2, "cannot fault %zu page(s) of %zu KiB: %s", n,
-		       ((size_t)1 << a->shift) >> 10, strerror(-ret));
+		       ((size_t)1 << a->shift) >> 10, hp_errstr(-ret));
 		return -ENOMEM;
 	}
 	ret = verify_nodes(root, a, first, n);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +49,7 @@ enum hp_sys_call {
 	HP_SYS_MBIND, HP_SYS_SET_MEMPOLICY, HP_SYS_GET_MEMPOLICY,
 	HP_SYS_MOVE_PAGES, HP_SYS_MEMFD_CREATE, HP_SYS_FALLOCATE,
 	HP_SYS_FTRUNCATE, HP_SYS_OPEN, HP_SYS_READ, HP_SYS_WRITE,
-	HP_SYS_FCNTL, HP_SYS_IO_URING_REGISTER,
+	HP_SYS_FCNTL, HP_SYS_IO_URING_REGISTER, HP_SYS_MPROTECT, HP_SYS_SHMGET,
 	HP_SYS_NR_CALLS
 };
 extern const char *const hp_sys_call_names[HP_SYS_NR_CALLS];
@@ -90,6 +91,13 @@ int hp_sys_read_ulong(const char *path, unsigned long *out);
 long hp_sys_write_all(int fd, const void *buf, size_t len);
 void hp_sys_close(int fd);
 long hp_sys_list_dir(const char *path, void (*fn)(const char *name, void *arg), void *arg);
+/* segments.c and shm.c: protections of a remapped segment, the
+ * SHM_HUGETLB attempt, and the signal mask around a segment's swap (not
+ * injected: sigprocmask cannot fail with valid arguments). */
+int hp_sys_mprotect(void *addr, size_t len, int prot);
+int hp_sys_shmget(int key, size_t size, int flags);	/* id or -errno */
+int hp_sys_block_signals(sigset_t *old);	/* all of them */
+int hp_sys_restore_signals(const sigset_t *old);
 /* Page size of the mapping containing addr from /proc/self/smaps
  * (KernelPageSize, bytes), or -errno. For tests and the CLI, not hot paths. */
 long hp_sys_kernel_page_size(const void *addr);
@@ -98,7 +106,8 @@ long hp_sys_kernel_page_size(const void *addr);
  * fork.c: the one pthread_atfork registration; modules register hooks,
  * run by layer (prepare from the highest down, parent and child up)
  * ------------------------------------------------------------------------ */
-enum { HP_LAYER_META = 1, HP_LAYER_POOL = 3, HP_LAYER_DECAY = 4, HP_LAYER_CONSUMER = 5 };
+enum { HP_LAYER_META = 1, HP_LAYER_POOL = 3, HP_LAYER_DECAY = 4, HP_LAYER_CONSUMER = 5,
+       HP_LAYER_FACES = 6 };
 void hp_atfork_register(int level, void (*prepare)(void), void (*parent)(void),
 			void (*child)(void));
 
@@ -196,6 +205,10 @@ uint64_t hp_proc_start_time(int pid);
 /* Tiny formatting without stdio (safe inside malloc). */
 size_t hp_fmt_ulong(char *buf, unsigned long v);
 void hp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* strerror for the library: never translated, so it takes none of the
+ * locale locks that strerror's gettext takes (a malloc called under
+ * bindtextdomain's write lock must not take it again) */
+const char *hp_errstr(int err);
 extern int hp_verbose;			/* HUGEPOOL_VERBOSE */
 static inline uint64_t hp_now_ms(void);
 
@@ -563,9 +576,19 @@ struct hp_options {
 	long decay_ms;
 	int malloc_mode;		/* HUGEPOOL_MALLOC: -1 unset (auto), 0, 1 */
 	bool publish;			/* HUGEPOOL_PUBLISH (default on) */
+	unsigned int segments;		/* HP_SEG_* bits: which segments to remap */
+	bool shm;			/* shmget gets SHM_HUGETLB */
+	const char *segments_libs;	/* HUGEPOOL_SEGMENTS_LIBS: fnmatch pattern, or NULL */
 	const char *publish_dir;	/* HUGEPOOL_PUBLISH_DIR, or NULL */
 	bool secure;			/* AT_SECURE: the environment was ignored */
+	const char *hugetlb_path;	/* HUGETLB_PATH: the compat library's mount */
 };
+/* shm.c (the preload's shmget): SysV segments made on huge pages, and
+ * those the kernel refused (base pages instead) */
+void hp_shm_counts(unsigned long *huge, unsigned long *fallbacks);
+#define HP_SEG_TEXT	0x1	/* the read-only PT_LOAD segments (text, rodata) */
+#define HP_SEG_DATA	0x2	/* a writable segment's file-backed part */
+#define HP_SEG_BSS	0x4	/* ... and the rest of its memory size */
 extern struct hp_options hp_opt;
 void hp_options_init(void);		/* idempotent */
 void hp_options_defaults(struct hp_options *opt);	/* as hp_opt starts */
@@ -576,6 +599,11 @@ typedef const char *(*hp_getenv_fn)(const char *name);
 void hp_options_parse(struct hp_options *opt, hp_getenv_fn get);
 void hp_options_config(const struct hp_options *opt, struct hugepool_config *cfg);
 long hp_opt_decay_ms(void);		/* HUGEPOOL_DECAY_MS, or the default */
+/* compat-env.c: libhugetlbfs's HUGETLB_* mapped into opt after the
+ * HUGEPOOL_* table (which wins); exe NULL: this program's argv[0]. */
+void hp_compat_env_parse(struct hp_options *opt, hp_getenv_fn get, const char *exe);
+/* Is exe one of the colon-separated names of list (HUGETLB_RESTRICT_EXE)? */
+bool hp_compat_exe_listed(const char *list, const char *exe);
 struct hugepool *hp_default_pool_peek(void);	/* NULL until created */
 
 /* ------------------------------------------------------------------------
@@ -688,6 +716,8 @@ int hp_sys_fchmod(int fd, mode_t mode);
 bool hp_sys_pid_alive(pid_t pid);	/* false only for a pid that is gone */
 int hp_sys_rmdir(const char *path);
 int hp_sys_getrandom(void *buf, size_t len);
+/* compat/: statfs(2)'s f_type and f_bsize of path. 0 or -errno. */
+int hp_sys_statfs(const char *path, long *type, long *bsize);
 
 /* ------------------------------------------------------------------------
  * cgroup.c: the hugetlb cgroup of this process (v2 and v1): limits, usage,

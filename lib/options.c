@@ -254,6 +254,45 @@ static void p_publish_dir(struct hp_options *o, const char *name, const char *v)
 		o->publish_dir = v;
 }
 
+/* "text,data,bss" (any subset, any order), "all" or "none" */
+static void p_segments(struct hp_options *o, const char *name, const char *v)
+{
+	static const struct { const char *word; unsigned int bits; } words[] = {
+		{ "text", HP_SEG_TEXT }, { "data", HP_SEG_DATA }, { "bss", HP_SEG_BSS },
+		{ "all", HP_SEG_TEXT | HP_SEG_DATA | HP_SEG_BSS }, { "none", 0 },
+	};
+	unsigned int bits = 0;
+	const char *s = v;
+
+	do {
+		size_t len = strcspn(s, ","), i;
+
+		for (i = 0; i < ARRAY_SIZE(words); i++)
+			if (strlen(words[i].word) == len && !strncasecmp(s, words[i].word, len))
+				break;
+		if (i == ARRAY_SIZE(words)) {
+			warn_invalid(name, v, "expected text,data,bss (any of them), all or none");
+			return;
+		}
+		bits |= words[i].bits;
+		s += len;
+	} while (*s++ == ',');
+	o->segments = bits;
+}
+
+static void p_shm(struct hp_options *o, const char *name, const char *v)
+{
+	opt_bool(name, v, &o->shm);
+}
+
+static void p_segments_libs(struct hp_options *o, const char *name, const char *v)
+{
+	if (!*v)
+		warn_invalid(name, v, "expected a file name pattern such as '*libfoo*'");
+	else
+		o->segments_libs = v;
+}
+
 /* The table: every HUGEPOOL_* variable of the library. HUGEPOOL_VERBOSE
  * comes first, so that the warnings after it obey it. */
 static const struct {
@@ -274,6 +313,9 @@ static const struct {
 	{ "HUGEPOOL_DECAY_MS", p_decay_ms },
 	{ "HUGEPOOL_PUBLISH", p_publish },
 	{ "HUGEPOOL_PUBLISH_DIR", p_publish_dir },
+	{ "HUGEPOOL_SEGMENTS", p_segments },
+	{ "HUGEPOOL_SEGMENTS_LIBS", p_segments_libs },
+	{ "HUGEPOOL_SHM", p_shm },
 };
 
 /* Names that are not the library's but belong to the project's tools and
@@ -324,7 +366,9 @@ static void check_min_max(struct hp_options *o)
  * holds the defaults): one warning line for each bad value, which is then
  * left at its default. get is the process environment (NULL for every
  * name under AT_SECURE); the fuzzer (tests/fuzz/fuzz-options.c) passes a
- * table of its own. Sets hp_verbose from HUGEPOOL_VERBOSE first.
+ * table of its own. Sets hp_verbose from HUGEPOOL_VERBOSE first. Then
+ * libhugetlbfs's HUGETLB_* variables (compat-env.c), for whatever the
+ * HUGEPOOL_* ones left unset: HUGEPOOL_* wins where both are set.
  */
 void hp_options_parse(struct hp_options *opt, hp_getenv_fn get)
 {
@@ -337,6 +381,7 @@ void hp_options_parse(struct hp_options *opt, hp_getenv_fn get)
 		if (i == 0)
 			hp_verbose = opt->verbose;
 	}
+	hp_compat_env_parse(opt, get, NULL);
 	check_min_max(opt);
 }
 

@@ -37,6 +37,7 @@
  *    so free(hugepool_malloc(...)) is correct either way.
  */
 #include "heap.h"
+#include "segments.h"
 
 #if HP_PRELOAD
 
@@ -255,6 +256,9 @@ __attribute__((constructor(102))) static void pl_ctor(void)
 
 	if (!threshold())
 		pl_init();
+	/* before the program's constructors and threads (segments.c) */
+	if (hp_opt.segments && !in_executable())
+		hp_segments_remap();
 	if (__atomic_load_n(&pl_active, __ATOMIC_RELAXED) || in_executable())
 		return;
 	pl_busy++;
@@ -853,7 +857,7 @@ static int stats_open(const char *tmpl)
 			 O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		hp_log(0, "cannot open HUGEPOOL_STATS_FILE=\"%s\": %s; stats go to stderr",
-		       path, fd == -ELOOP ? "it is a symbolic link" : strerror(-fd));
+		       path, fd == -ELOOP ? "it is a symbolic link" : hp_errstr(-fd));
 		return -1;
 	}
 	ret = hp_sys_fstat(fd, &st);
@@ -875,6 +879,34 @@ static int stats_open(const char *tmpl)
 	return fd;
 }
 
+/* HUGEPOOL_SEGMENTS in the exit report: bytes of each kind on huge pages,
+ * of those the program has, and the segments left on base pages. */
+static void pl_segments_line(int fd)
+{
+	const struct hp_seg_stats *s = &hp_seg_stats;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "segments: text %zu of %zu, data %zu of %zu, bss %zu "
+			 "of %zu bytes on huge pages; %lu segments moved, %lu refused\n",
+			 s->moved[0], s->total[0], s->moved[1], s->total[1], s->moved[2],
+			 s->total[2], s->segments, s->refused);
+
+	if (n > 0)
+		hp_sys_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void pl_shm_line(int fd)
+{
+	unsigned long huge, fallbacks;
+	char line[128];
+	int n;
+
+	hp_shm_counts(&huge, &fallbacks);
+	n = snprintf(line, sizeof(line), "shm: %lu SysV segments on huge pages, %lu shm "
+		     "fallbacks\n", huge, fallbacks);
+	if (n > 0)
+		hp_sys_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 /*
  * A destructor rather than atexit: it needs no registration from inside
  * malloc (atexit takes a libc lock that a malloc may run under) and runs
@@ -889,7 +921,8 @@ __attribute__((destructor)) static void pl_fini(void)
 	/* only a process that used a pool, or wanted to (a fallback), has
 	 * something to say: `hugepool-ctl run --stats -- python3` runs many
 	 * helper processes that never allocate a large block */
-	if (!threshold() || !hp_opt.stats || (!hp_pools && !pl_fallbacks))
+	if (!threshold() || !hp_opt.stats ||
+	    (!hp_pools && !pl_fallbacks && !hp_seg_stats.tried && !hp_opt.shm))
 		return;
 	pl_busy++;
 	/* in a setuid program hp_opt has no stats and no file: options.c
@@ -919,6 +952,10 @@ __attribute__((destructor)) static void pl_fini(void)
 
 		if (n > 0)
 			hp_sys_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		if (hp_seg_stats.tried)
+			pl_segments_line(fd);
+		if (hp_opt.shm)
+			pl_shm_line(fd);
 	}
 	if (fd != STDERR_FILENO)
 		close(fd);

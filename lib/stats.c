@@ -12,7 +12,7 @@
  * "waste_bytes"} ] }. Byte counts describe live blocks; allocs - frees is
  * the number of them.
  */
-#include "internal.h"
+#include "heap.h"
 
 #include <stdio.h>
 #include <stdarg.h>
@@ -62,8 +62,8 @@ static void out_printf(struct out *o, const char *fmt, ...)
 static void print_pool(struct out *o, struct hugepool *p, bool json, bool first)
 {
 	struct hp_stats st;
-	size_t nr, fr, rs, su, mn, mx;
-	uint64_t waste;
+	size_t nr, fr, rs, su, mn, mx, spans;
+	uint64_t waste, objects;
 	char nodes[64];
 
 	hp_pool_lock(p);
@@ -74,6 +74,8 @@ static void print_pool(struct out *o, struct hugepool *p, bool json, bool first)
 	su = p->surplus_huge_pages;
 	mn = p->min_pages;
 	mx = p->max_pages;
+	spans = p->heap ? p->heap->spans : 0;
+	objects = hp_heap_objects(p);
 	hp_pool_op_end(p);
 	hp_nodemask_format(&p->root->nodes, nodes, sizeof(nodes));
 	waste = st.bytes_held > st.bytes_requested ? st.bytes_held - st.bytes_requested : 0;
@@ -89,7 +91,8 @@ static void print_pool(struct out *o, struct hugepool *p, bool json, bool first)
 #define X(name) out_printf(o, ",\"" #name "\":%llu", (unsigned long long)st.name);
 		HP_STAT_FIELDS(X)
 #undef X
-		out_printf(o, ",\"waste_bytes\":%llu}", (unsigned long long)waste);
+		out_printf(o, ",\"waste_bytes\":%llu,\"heap_spans\":%zu,\"heap_objects\":%llu}",
+			   (unsigned long long)waste, spans, (unsigned long long)objects);
 		return;
 	}
 	out_printf(o, "pool %s: page_size %zu%s%s nodes %s%s%s\n", p->name, p->h->size,
@@ -112,6 +115,8 @@ static void print_pool(struct out *o, struct hugepool *p, bool json, bool first)
 	out_printf(o, "  regions: reserves %llu populates %llu releases %llu\n",
 		   (unsigned long long)st.region_reserves, (unsigned long long)st.region_populates,
 		   (unsigned long long)st.region_releases);
+	out_printf(o, "  heap: spans %zu objects served %llu\n", spans,
+		   (unsigned long long)objects);
 }
 
 int hp_stats_write(const struct hugepool *pool, int fd, unsigned int flags)

@@ -15,7 +15,9 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@ const char *const hp_sys_call_names[HP_SYS_NR_CALLS] = {
 	[HP_SYS_FALLOCATE] = "fallocate", [HP_SYS_FTRUNCATE] = "ftruncate",
 	[HP_SYS_OPEN] = "open", [HP_SYS_READ] = "read", [HP_SYS_WRITE] = "write",
 	[HP_SYS_FCNTL] = "fcntl", [HP_SYS_IO_URING_REGISTER] = "io_uring_register",
+	[HP_SYS_MPROTECT] = "mprotect", [HP_SYS_SHMGET] = "shmget",
 };
 
 int (*volatile hp_sys_inject)(enum hp_sys_call call);
@@ -106,6 +109,33 @@ int hp_sys_madvise(void *addr, size_t len, int advice)
 {
 	INJECT(HP_SYS_MADVISE);
 	return (int)SYS(madvise(addr, len, advice));
+}
+
+int hp_sys_mprotect(void *addr, size_t len, int prot)
+{
+	INJECT(HP_SYS_MPROTECT);
+	return (int)SYS(mprotect(addr, len, prot));
+}
+
+/* The raw syscall: shm.c's shmget is the exported one, and calling
+ * glibc's by name from the library would call ourselves. */
+int hp_sys_shmget(int key, size_t size, int flags)
+{
+	INJECT(HP_SYS_SHMGET);
+	return (int)SYS(syscall(SYS_shmget, (key_t)key, size, flags));
+}
+
+int hp_sys_block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	return -pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
+int hp_sys_restore_signals(const sigset_t *old)
+{
+	return -pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* Raw syscalls for the memory policy calls: libnuma's wrappers print on
@@ -473,4 +503,21 @@ int hp_sys_getrandom(void *buf, size_t len)
 	if (n < 0)
 		return (int)n;
 	return (size_t)n == len ? 0 : -EAGAIN;
+}
+
+/* compat/'s hugetlbfs_test_path and mount look-up: a file system's type
+ * and block size (a hugetlbfs mount's block size is its page size).
+ * Looking a path up shares the "open" injection point. */
+int hp_sys_statfs(const char *path, long *type, long *bsize)
+{
+	struct statfs sfs;
+	int ret;
+
+	INJECT(HP_SYS_OPEN);
+	ret = (int)SYS(statfs(path, &sfs));
+	if (!ret) {
+		*type = (long)sfs.f_type;
+		*bsize = (long)sfs.f_bsize;
+	}
+	return ret;
 }

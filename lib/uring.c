@@ -191,7 +191,7 @@ static int register_iov(struct io_uring *ring, const struct iovec *iov, size_t n
 	else if (ret == -EOPNOTSUPP || ret == -EBADF)
 		hp_log(1, "uring: fd %d is not an io_uring: the ring is not set up", ring->ring_fd);
 	else
-		hp_log(1, "uring: io_uring_register_buffers: %s", strerror(-ret));
+		hp_log(1, "uring: io_uring_register_buffers: %s", hp_errstr(-ret));
 	return ret == -EOPNOTSUPP ? -EBADF : ret;
 }
 
@@ -225,7 +225,7 @@ static int do_register(struct io_uring *ring, struct hugepool_region *r, size_t 
 	if (reg->fd < 0) {
 		ret = reg->fd;
 		hp_log(1, "uring: cannot duplicate the ring fd %d: %s", ring->ring_fd,
-		       strerror(-ret));
+		       hp_errstr(-ret));
 		goto free;
 	}
 	base = hugepool_region_addr(r);
@@ -291,7 +291,7 @@ static int do_unregister(struct hp_uring_reg *reg)
 			ret = 0;
 		}
 		if (ret) {
-			hp_log(1, "uring: unregistering buffers: %s", strerror(-ret));
+			hp_log(1, "uring: unregistering buffers: %s", hp_errstr(-ret));
 			pthread_mutex_lock(&reg_lock);
 			reg->next = regs;
 			regs = reg;
@@ -411,7 +411,7 @@ struct hugepool_bufset *hugepool_uring_bufset(struct hugepool *pool, struct io_u
 		hp_format_size(HP_ALIGN_UP(total, psz), b[0], sizeof(b[0]));
 		hp_format_size(psz, b[1], sizeof(b[1]));
 		hp_log(1, "uring: cannot get %s of %s pages from the pool for %u buffers of %zu bytes: %s",
-		       b[0], b[1], nbufs, buf_size, strerror(ret));
+		       b[0], b[1], nbufs, buf_size, hp_errstr(ret));
 		hp_meta_free(bs, sizeof(*bs));
 		errno = ret;
 		return NULL;

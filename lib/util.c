@@ -167,6 +167,13 @@ void hp_format_size(size_t bytes, char *buf, size_t len)
 /* Messages go to stderr with write(2): this may run inside malloc, where
  * stdio could allocate or deadlock. vsnprintf of integers and strings does
  * not allocate in glibc. */
+const char *hp_errstr(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "unknown error";
+}
+
 void hp_log(int level, const char *fmt, ...)
 {
 	char buf[512];

@@ -31,7 +31,7 @@ import sys
 LAYERS = [
 	("kernel",    ["sys", "fork"]),
 	("base",      ["meta", "util", "version"]),
-	("machine",   ["hstate", "node", "cgroup", "resv", "subpool", "options"]),
+	("machine",   ["hstate", "node", "cgroup", "resv", "subpool", "options", "compat-env"]),
 	("hooks",     ["hooks"]),
 	("window",    ["window"]),
 	("arena",     ["arena"]),
@@ -45,7 +45,7 @@ LAYERS = [
 	("heap",      ["heap*"]),
 	("consumers", ["default", "alloc", "region", "uring"]),
 	("reporting", ["stats", "publish"]),
-	("faces",     ["preload"]),
+	("faces",     ["preload", "segplan", "segments", "shm"]),
 ]
 
 UNDEF_TYPES = set("Uw")

@@ -27,13 +27,14 @@ HP_BASE_PACKAGES=(
 
 # Everything (scripts/test.sh, CI): the above plus unit tests, the NUMA
 # guest, the preload smoke suite, the benchmarks' peers, systemd-analyze
-# for the boot unit's test.
+# for the boot unit's test, gdb for attaching to a program whose segments
+# moved (tests/preload/segments.sh).
 HP_PACKAGES=(
 	build-essential meson ninja-build pkg-config python3
 	libnuma-dev liburing-dev libcmocka-dev numactl
 	qemu-system-x86 busybox-static
 	git xz-utils gzip perl gawk
-	passwd util-linux
+	passwd util-linux gdb
 	clang llvm libclang-rt-14-dev valgrind
 	libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libhugetlbfs0 gnuplot-nox
 	systemd

@@ -181,6 +181,10 @@ static void help(void)
 	       "  -v, --verbose LEVEL    library messages: 0 (none) to 4\n"
 	       "  -s, --stats[=FORMAT]   print pool statistics at exit: text or json\n"
 	       "      --stats-file FILE  ... into FILE instead of standard error\n"
+	       "      --text             the program's text (and rodata) on huge pages\n"
+	       "      --data             its initialised data on huge pages\n"
+	       "      --bss              its bss on huge pages (see hugepool-ctl segments)\n"
+	       "      --shm              SysV shmget on huge pages (SHM_HUGETLB)\n"
 	       "  -L, --library PATH     preload this libhugepool.so\n"
 	       "  -d, --dry-run          print the environment and command; run nothing\n"
 	       "  -h, --help             this help\n\n"
@@ -214,6 +218,40 @@ static void print_shell_word(const char *w)
 	putchar('\'');
 }
 
+/* --text, --data, --bss as HUGEPOOL_SEGMENTS: "text,data,bss", or NULL */
+static const char *seg_value(unsigned int bits, char *buf)
+{
+	static const char *const words[] = { "text", "data", "bss" };
+
+	buf[0] = '\0';
+	for (int i = 0; i < 3; i++)
+		if (bits & (1u << i))
+			strcat(strcat(buf, *buf ? "," : ""), words[i]);
+	return *buf ? buf : NULL;
+}
+
+/* LD_PRELOAD never reaches a statically linked program: say so, once,
+ * rather than let --text/--bss/--shm do nothing without a word. */
+static void warn_static(const char *prog)
+{
+	char path[PATH_MAX];
+	const char *dirs = getenv("PATH");
+
+	if (!strchr(prog, '/')) {
+		for (path[0] = '\0'; dirs && *dirs; dirs += strcspn(dirs, ":") + !!dirs[strcspn(dirs, ":")]) {
+			int n = snprintf(path, sizeof(path), "%.*s/%s", (int)strcspn(dirs, ":"), dirs, prog);
+
+			if (n > 0 && (size_t)n < sizeof(path) && !access(path, X_OK))
+				break;
+			path[0] = '\0';
+		}
+		prog = path;
+	}
+	if (*prog && ctl_elf_static(prog) == 1)
+		ctl_warn("%s is statically linked: LD_PRELOAD cannot reach it, so its segments and "
+			 "shmget stay as they are", prog);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -230,6 +268,10 @@ int cmd_run(int argc, char **argv)
 		{ "stats-file", required_argument, NULL, 'F' },
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "library", required_argument, NULL, 'L' },
+		{ "text", no_argument, NULL, 'T' },
+		{ "data", no_argument, NULL, 'D' },
+		{ "bss", no_argument, NULL, 'B' },
+		{ "shm", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -238,7 +280,11 @@ int cmd_run(int argc, char **argv)
 		   *max = NULL, *verb = NULL, *stats = NULL, *stats_file = NULL,
 		   *library = NULL;
 	const struct hp_hstate *h = NULL;
-	struct run_env env[12];
+	struct run_env env[14];
+	char segbuf[16];
+	const char *segs;
+	unsigned int segbits = 0;
+	bool shm = false;
 	char lib[PATH_MAX];
 	bool fallback = false, dry = false;
 	size_t sz, min_pages = 0, max_pages = 0, i, nenv = 0;
@@ -262,6 +308,10 @@ int cmd_run(int argc, char **argv)
 		case 'F': stats_file = optarg; break;
 		case 'd': dry = true; break;
 		case 'L': library = optarg; break;
+		case 'T': segbits |= HP_SEG_TEXT; break;
+		case 'D': segbits |= HP_SEG_DATA; break;
+		case 'B': segbits |= HP_SEG_BSS; break;
+		case 'S': shm = true; break;
 		case 'h': help(); return CTL_OK;
 		default: return ctl_getopt_error(ch, argv);
 		}
@@ -325,7 +375,12 @@ int cmd_run(int argc, char **argv)
 	ENV("HUGEPOOL_VERBOSE", verb);
 	ENV("HUGEPOOL_STATS", stats);
 	ENV("HUGEPOOL_STATS_FILE", stats_file);
+	segs = seg_value(segbits, segbuf);
+	ENV("HUGEPOOL_SEGMENTS", segs);
+	ENV("HUGEPOOL_SHM", shm ? "1" : NULL);
 #undef ENV
+	if (segs || shm)
+		warn_static(argv[optind]);
 	for (i = 0; i < nenv; i++)
 		if (setenv(env[i].name, env[i].value, 1))
 			return ctl_error(CTL_FAIL, "setenv %s: %s", env[i].name, strerror(errno));

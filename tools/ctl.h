@@ -45,11 +45,19 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_segments(int argc, char **argv);
+/* 1 if the ELF executable at path is not dynamically linked (LD_PRELOAD
+ * cannot reach it), 0 if it is, -errno (-ENOEXEC: not 64-bit ELF). */
+int ctl_elf_static(const char *path);
 int cmd_stats(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_thp(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_clear(int argc, char **argv);
+/* ctl-compat.c: libhugetlbfs's tools */
+int cmd_hugeadm(int argc, char **argv);
+int cmd_hugectl(int argc, char **argv);
+int cmd_pagesize(int argc, char **argv);
 
 /* ------------------------------------------------------------------------
  * ctl-util.c: sizes, nodes, counters, counts

@@ -24,11 +24,15 @@ static const struct subcommand subcommands[] = {
 	{ "umount",  cmd_umount,  "unmount a hugetlbfs mount: umount DIR" },
 	{ "apply",   cmd_apply,   "apply a declarative config file (pools, mounts)" },
 	{ "run",     cmd_run,     "run a program under the hugepool preload" },
+	{ "segments", cmd_segments, "how much of a binary's text/data/bss huge pages would cover" },
 	{ "stats",   cmd_stats,   "live pool counters of processes using libhugepool" },
 	{ "explain", cmd_explain, "what would stop huge pages from working here" },
 	{ "thp",     cmd_thp,     "transparent huge page settings: show or set" },
 	{ "setup",   cmd_setup,   "reserve memory and mount hugetlbfs in one step" },
 	{ "clear",   cmd_clear,   "give every huge page back (and unmount): clear" },
+	{ "hugeadm", cmd_hugeadm, "libhugetlbfs's hugeadm options (pools, mounts, lists)" },
+	{ "hugectl", cmd_hugectl, "libhugetlbfs's hugectl: hugectl --heap --shm -- PROG" },
+	{ "pagesize", cmd_pagesize, "libhugetlbfs's pagesize [-a|-H]" },
 };
 
 static void usage(FILE *f)
@@ -79,7 +83,8 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_error("no command given (show, set, mount, umount, apply, "
-				       "run, stats, explain, thp, setup, clear)");
+				       "run, segments, stats, explain, thp, setup, clear, hugeadm, "
+				       "hugectl, pagesize)");
 	/* "hugepool-ctl help [COMMAND]" is "hugepool-ctl [COMMAND] --help" */
 	if (!strcmp(argv[optind], "help")) {
 		static char help_opt[] = "--help";

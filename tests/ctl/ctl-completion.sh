@@ -37,7 +37,7 @@ exactly() { expect_eq "completion of '${COMP_WORDS[*]}'" "$(srt $GOT)" "$(srt "$
 comp ""
 for c in show set mount umount apply run stats explain; do offers "$c"; done
 comp s
-exactly set setup show stats
+exactly segments set setup show stats
 comp ex
 exactly explain
 comp show --f

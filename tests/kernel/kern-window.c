@@ -195,6 +195,41 @@ static void preload(const char *lib, const char *prog, bool lift)
 	hcg_remove_group(&cg);
 }
 
+/* The whole heap on huge pages (threshold 0) with none to be had: every
+ * malloc falls back to glibc, including those that glibc makes under its
+ * own locks (bindtextdomain's write lock on the locale state: a strerror()
+ * on the failure path took it again, and ls hung in textdomain). */
+static void whole_heap(const char *lib)
+{
+	char err[64] = "/tmp/kern-window.XXXXXX", buf[4096];
+	char *argv[] = { "/bin/ls", "-l", "/", NULL };
+	int st, fd;
+	ssize_t n;
+
+	new_group("heap-starved");
+	fd = mkstemp(err);
+	CHECK(fd >= 0);
+	setenv("LD_PRELOAD", lib, 1);
+	setenv("HUGEPOOL_THRESHOLD", "0", 1);
+	setenv("HUGEPOOL_VERBOSE", "1", 1);
+	st = run_in_group(NULL, argv, err);
+	unsetenv("LD_PRELOAD");
+	unsetenv("HUGEPOOL_THRESHOLD");
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(err);
+	buf[n > 0 ? n : 0] = '\0';
+	if (st != 0) {
+		fprintf(stderr, "kern-window: ls at threshold 0, starved (cgroup v%d): status %d; "
+			"stderr:\n%s", cg.version, st, buf);
+		exit(T_FAIL);
+	}
+	/* the fallback is said, once */
+	CHECK(strstr(buf, "glibc malloc serves it"));
+	CHECK(!strstr(strstr(buf, "glibc malloc serves it") + 1, "glibc malloc serves it"));
+	hcg_remove_group(&cg);
+}
+
 static void run_version(int version, const char *lib, const char *prog)
 {
 	int st;
@@ -209,8 +244,10 @@ static void run_version(int version, const char *lib, const char *prog)
 		child_ok(lifted ? "engine, limit lifted" : "engine, starved", st);
 		preload(lib, prog, lifted);
 	}
+	whole_heap(lib);
 	printf("kern-window: cgroup v%d: engine and preload, starved and lifted: the fallback "
-	       "block kept its contents, outside the window, freed by glibc\n", version);
+	       "block kept its contents, outside the window, freed by glibc; ls with the whole "
+	       "heap starved ran on glibc\n", version);
 	hcg_teardown(&cg);
 }
 

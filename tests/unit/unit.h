@@ -27,4 +27,14 @@ static inline void fake_put(const char *root, const char *rel, const char *val)
 	fputs(val, f);
 	fclose(f);
 }
+
+/* Remove a fake tree and read the real /sys and /proc again. */
+static inline void fake_root_remove(const char *root)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	hp_sysfs_root = "";
+}
 #endif
