@@ -38,6 +38,8 @@ struct hpb_opts hpb_opt = {
 	.waste_live = 256 * MB,
 	.small_threads = 2,
 	.small_ops = 1000000,
+	.heap_slots = 10000,
+	.chase_nodes = 10000000,
 	.timeout = 300,
 	.perm_fd = -1,
 };
@@ -45,6 +47,7 @@ struct hpb_opts hpb_opt = {
 static const struct hpb_scenario *const scenarios[] = {
 	&hpb_scen_first_write, &hpb_scen_tlb, &hpb_scen_churn,
 	&hpb_scen_waste, &hpb_scen_small, &hpb_scen_uring,
+	&hpb_scen_larson, &hpb_scen_prodcons, &hpb_scen_mix, &hpb_scen_chase,
 	&hpb_scen_segments, &hpb_scen_compat,
 };
 
@@ -72,7 +75,10 @@ static void usage(FILE *out)
 		"                         free 2 MiB pages unless given)\n"
 		"      --waste-live SIZE  live bytes of the waste workload (default 256M)\n"
 		"      --small-threads N  threads of the small workload (default 2)\n"
-		"      --small-ops N      operations per thread (default 1000000)\n"
+		"      --small-ops N      operations per thread (default 1000000; larson, prodcons\n"
+		"                         and mix too)\n"
+		"      --heap-slots N     larson, mix: live objects per thread (default 10000)\n"
+		"      --chase-nodes N    chase: nodes of the hash table (default 10000000)\n"
 		"      --lib PATH         the libhugepool.so to measure (default: the build's or\n"
 		"                         the installed one)\n"
 		"      --timeout SEC      per worker (default 300)\n"
@@ -125,11 +131,11 @@ static void list_peers(FILE *out)
 {
 	int i;
 
-	fprintf(out, "%-17s %-14s %s\n", "peer", "installed", "what");
+	fprintf(out, "%-19s %-14s %s\n", "peer", "installed", "what");
 	for (i = 0; i < hpb_npeers; i++) {
 		const struct hpb_peer *p = &hpb_peers[i];
 
-		fprintf(out, "%-17s %-14s %s", p->name, p->available ? "yes" : "no", p->desc);
+		fprintf(out, "%-19s %-14s %s", p->name, p->available ? "yes" : "no", p->desc);
 		if (!p->available)
 			fprintf(out, " [%s]", p->why);
 		else if (p->path[0])
@@ -158,6 +164,7 @@ static int select_peers(const char *list)
 	/* the references of the ratios are always in */
 	want[hpb_peer_index(hpb_peer_find("hugepool"))] = true;
 	want[hpb_peer_index(hpb_peer_find("hugepool-preload"))] = true;
+	want[hpb_peer_index(hpb_peer_find("hugepool-preload-t0"))] = true;
 	for (i = 0; i < hpb_npeers; i++)
 		if (!want[i] && hpb_peers[i].available) {
 			hpb_peers[i].available = false;
@@ -206,6 +213,7 @@ static void run_scenario(const struct hpb_scenario *s)
 
 enum {
 	OPT_CLOCK = 256, OPT_TLB, OPT_WASTE, OPT_SMALL_T, OPT_SMALL_N, OPT_LIB, OPT_TIMEOUT,
+	OPT_HEAP_SLOTS, OPT_CHASE_NODES,
 	OPT_WORKER, OPT_JOB, OPT_SIZE, OPT_PERM, OPT_RUN, OPT_PAIR,
 };
 
@@ -223,6 +231,8 @@ int main(int argc, char **argv)
 		{ "waste-live", required_argument, NULL, OPT_WASTE },
 		{ "small-threads", required_argument, NULL, OPT_SMALL_T },
 		{ "small-ops", required_argument, NULL, OPT_SMALL_N },
+		{ "heap-slots", required_argument, NULL, OPT_HEAP_SLOTS },
+		{ "chase-nodes", required_argument, NULL, OPT_CHASE_NODES },
 		{ "lib", required_argument, NULL, OPT_LIB },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -295,6 +305,20 @@ int main(int argc, char **argv)
 			if (!hpb_opt.small_ops)
 				return 2;
 			break;
+		case OPT_HEAP_SLOTS:
+			hpb_opt.heap_slots = (unsigned int)strtoul(optarg, NULL, 10);
+			if (hpb_opt.heap_slots < 16 || hpb_opt.heap_slots > (1U << 24)) {
+				fprintf(stderr, "hugepool-bench: --heap-slots: 16 to 16777216\n");
+				return 2;
+			}
+			break;
+		case OPT_CHASE_NODES:
+			hpb_opt.chase_nodes = strtoul(optarg, NULL, 10);
+			if (hpb_opt.chase_nodes < 1024 || hpb_opt.chase_nodes > (1UL << 30)) {
+				fprintf(stderr, "hugepool-bench: --chase-nodes: 1024 to 2^30\n");
+				return 2;
+			}
+			break;
 		case OPT_LIB: hpb_opt.lib = optarg; break;
 		case OPT_TIMEOUT: hpb_opt.timeout = atoi(optarg); break;
 		case OPT_WORKER: worker = optarg; break;
@@ -358,7 +382,7 @@ int main(int argc, char **argv)
 	       "elapsed time (CLOCK_MONOTONIC)", hpb_opt.runs);
 	printf("peers:\n");
 	for (i = 0; i < hpb_npeers; i++)
-		printf("   %-17s %s%s%s%s\n", hpb_peers[i].name, hpb_peers[i].desc,
+		printf("   %-19s %s%s%s%s\n", hpb_peers[i].name, hpb_peers[i].desc,
 		       hpb_peers[i].available ? "" : "  [", hpb_peers[i].available ? "" : hpb_peers[i].why,
 		       hpb_peers[i].available ? "" : "]");
 

@@ -129,10 +129,11 @@ static int prec(double v)
 	return a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
 }
 
-/* the metrics of the tables, the summary and the chart */
+/* the metrics of the summary and the chart (the tables show table_only
+ * ones too) */
 #define for_each_shown(m) \
 	for ((m) = 0; (m) < nmetrics; (m)++) \
-		if (!metrics[(m)].aux)
+		if (!metrics[(m)].aux && !metrics[(m)].table_only)
 
 static const char *peer_status(const struct hpb_peer *p, const struct hpb_series *s)
 {
@@ -159,7 +160,7 @@ void hpb_report_scenario(FILE *out, const struct hpb_scenario *sc)
 		fprintf(out, "\n-- %s: %s\n   %s, %s is better; ratio: cost relative to %s (> 1: %s is better)\n",
 			mt->name, mt->title, mt->unit, mt->higher_better ? "higher" : "lower",
 			mt->ref, mt->ref);
-		fprintf(out, "   %-17s %10s  %-23s %-16s %7s\n", "peer", "median", "[min .. max]",
+		fprintf(out, "   %-19s %10s  %-23s %-16s %7s\n", "peer", "median", "[min .. max]",
 			"pages", "ratio");
 		for (i = 0; i < hpb_npeers; i++) {
 			const struct hpb_peer *p = &hpb_peers[i];
@@ -170,14 +171,14 @@ void hpb_report_scenario(FILE *out, const struct hpb_scenario *sc)
 			if (!sc->applies(p))
 				continue;
 			if (!s->n) {
-				fprintf(out, "   %-17s %10s  %s\n", p->name, "-", peer_status(p, s));
+				fprintf(out, "   %-19s %10s  %s\n", p->name, "-", peer_status(p, s));
 				continue;
 			}
 			md = hpb_series_median(s);
 			snprintf(spread, sizeof(spread), "[%.*f .. %.*f]", prec(md),
 				 hpb_series_min(s), prec(md), hpb_series_max(s));
 			r = hpb_ratio(m, i, ref);
-			fprintf(out, "   %-17s %10.*f  %-23s %-16s ", p->name, prec(md), md, spread,
+			fprintf(out, "   %-19s %10.*f  %-23s %-16s ", p->name, prec(md), md, spread,
 				s->pages);
 			if (r > 0)
 				fprintf(out, "%7.2f", r);
@@ -239,7 +240,7 @@ void hpb_report_summary(FILE *out)
 	int m, i;
 
 	fprintf(out, "\n== summary: cost of each peer relative to hugepool (median of each; > 1: hugepool is better)\n");
-	fprintf(out, "%-17s", "peer");
+	fprintf(out, "%-19s", "peer");
 	for_each_shown(m)
 		fprintf(out, " %12s", short_name(&metrics[m]));
 	fprintf(out, "\n");
@@ -251,7 +252,7 @@ void hpb_report_summary(FILE *out)
 			any |= series[m][i].n > 0;
 		if (!any && p->available)
 			continue;
-		fprintf(out, "%-17s", p->name);
+		fprintf(out, "%-19s", p->name);
 		for_each_shown(m) {
 			const struct hpb_series *s = &series[m][i];
 			double r = hpb_ratio(m, i, ref_of(m));
@@ -275,10 +276,10 @@ void hpb_report_summary(FILE *out)
 		fprintf(out, " %s=%s", metrics[m].name, metrics[m].ref);
 	fprintf(out, "\n(n/i: not installed; n/a: not available here; out: left out by --peers; skip: not enough\n"
 		" free huge pages when it was its turn; FAIL: the worker failed; -: does not apply)\n");
-	fprintf(out, "medians:\n%-17s", "peer");
+	fprintf(out, "medians:\n%-19s", "peer");
 	for_each_shown(m)
 		fprintf(out, " %12s", short_name(&metrics[m]));
-	fprintf(out, "\n%-17s", "(unit)");
+	fprintf(out, "\n%-19s", "(unit)");
 	for_each_shown(m)
 		fprintf(out, " %12s", metrics[m].unit);
 	fprintf(out, "\n");
@@ -289,7 +290,7 @@ void hpb_report_summary(FILE *out)
 			any |= series[m][i].n > 0;
 		if (!any)
 			continue;
-		fprintf(out, "%-17s", hpb_peers[i].name);
+		fprintf(out, "%-19s", hpb_peers[i].name);
 		for_each_shown(m) {
 			const struct hpb_series *s = &series[m][i];
 			double md = hpb_series_median(s);
@@ -384,9 +385,10 @@ static const char *peer_color(int peer)
 {
 	static const char *const colors[] = {
 		"#1b7837", "#5aae61", "#a6dba0",	/* hugepool, -1g, -preload */
+		"#00441b",				/* hugepool-preload-t0 */
 		"#b35806", "#f1a340", "#fee0b6",	/* glibc, -thp, -hugetlb */
 		"#762a83",				/* jemalloc */
-		"#2166ac", "#92c5de",			/* mimalloc-large, -1g */
+		"#053061", "#2166ac", "#92c5de",	/* mimalloc, -large, -1g */
 		"#d6604d",				/* tcmalloc */
 		"#e7298a",				/* libhugetlbfs */
 		"#404040", "#878787", "#c0c0c0",	/* mmap 4k, 2m, 1g */

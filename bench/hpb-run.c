@@ -93,6 +93,7 @@ void hpb_fail(const char *fmt, ...)
 static const struct hpb_scenario *const scenarios[] = {
 	&hpb_scen_first_write, &hpb_scen_tlb, &hpb_scen_churn,
 	&hpb_scen_waste, &hpb_scen_small, &hpb_scen_uring,
+	&hpb_scen_larson, &hpb_scen_prodcons, &hpb_scen_mix, &hpb_scen_chase,
 	&hpb_scen_segments, &hpb_scen_compat,
 };
 
@@ -187,10 +188,22 @@ void hpb_print_notes(FILE *out)
 	nnotes = 0;
 }
 
-static bool strip_env(const char *e)
+/* the parent's allocator settings, and any variable the peer sets itself
+ * (getenv takes the first of two: the peer's must be the only one) */
+static bool strip_env(const char *e, const struct hpb_peer *peer)
 {
-	return !strncmp(e, "LD_PRELOAD=", 11) || !strncmp(e, "GLIBC_TUNABLES=", 15) ||
-	       !strncmp(e, "MIMALLOC_", 9);
+	int i;
+
+	if (!strncmp(e, "LD_PRELOAD=", 11) || !strncmp(e, "GLIBC_TUNABLES=", 15) ||
+	    !strncmp(e, "MIMALLOC_", 9))
+		return true;
+	for (i = 0; i < 3 && peer->env[i]; i++) {
+		size_t n = strcspn(peer->env[i], "=") + 1;
+
+		if (!strncmp(e, peer->env[i], n))
+			return true;
+	}
+	return false;
 }
 
 static void parse_line(char *line, const char *peer_name, int peer, bool verbose,
@@ -237,7 +250,7 @@ static void parse_line(char *line, const char *peer_name, int peer, bool verbose
 void hpb_run_worker(const struct hpb_scenario *s, struct hpb_peer *peer, int job, int run)
 {
 	char *argv[48], *envp[512], jobs[16], runs[16], timeout[16], n1gs[24], envbuf[3][160];
-	char runarg[16], extra[4][24];
+	char runarg[16], extra[5][24], maxenv[48];
 	char preload[PATH_MAX + 16], errbuf[4096], line[1024], fail[100] = "";
 	int njobs = s->jobs ? s->jobs() : 1, ms[HPB_MAX_METRICS], nms, pfd[2], efd, status;
 	int pi = hpb_peer_index(peer), argc = 0, envc = 0, i;
@@ -295,6 +308,12 @@ void hpb_run_worker(const struct hpb_scenario *s, struct hpb_peer *peer, int job
 	snprintf(extra[2], sizeof(extra[2]), "%lu", hpb_opt.small_ops);
 	argv[argc++] = "--small-ops";
 	argv[argc++] = extra[2];
+	snprintf(extra[3], sizeof(extra[3]), "%u", hpb_opt.heap_slots);
+	argv[argc++] = "--heap-slots";
+	argv[argc++] = extra[3];
+	snprintf(extra[4], sizeof(extra[4]), "%lu", hpb_opt.chase_nodes);
+	argv[argc++] = "--chase-nodes";
+	argv[argc++] = extra[4];
 	if (hpb_opt.lib) {
 		argv[argc++] = "--lib";
 		argv[argc++] = (char *)hpb_opt.lib;
@@ -308,7 +327,7 @@ void hpb_run_worker(const struct hpb_scenario *s, struct hpb_peer *peer, int job
 
 	/* environment */
 	for (i = 0; environ[i] && envc < (int)ARRAY_SIZE(envp) - 8; i++)
-		if (!strip_env(environ[i]))
+		if (!strip_env(environ[i], peer))
 			envp[envc++] = environ[i];
 	for (i = 0; i < 3 && peer->env[i]; i++) {
 		snprintf(n1gs, sizeof(n1gs), "%zu", n1g ? n1g : 1);
@@ -326,8 +345,19 @@ void hpb_run_worker(const struct hpb_scenario *s, struct hpb_peer *peer, int job
 		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", peer->path);
 		envp[envc++] = preload;
 	} else if (peer->kind == HPB_HUGEPOOL_PRELOAD) {
+		size_t cap = peer->page_size == GB ? n1g : n2m;
+
 		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", hpb_opt.lib);
 		envp[envc++] = preload;
+		/* the preload takes no more than was found free for it: the
+		 * machine's other programs share the kernel's pool, and at
+		 * threshold 0 a heap that outgrows its estimate falls back to
+		 * glibc (counted; the scenario's share on huge pages shows it)
+		 * instead of taking every free page */
+		if (cap && !getenv("HUGEPOOL_MAX")) {
+			snprintf(maxenv, sizeof(maxenv), "HUGEPOOL_MAX=%zu", cap);
+			envp[envc++] = maxenv;
+		}
 	}
 	envp[envc] = NULL;
 

@@ -105,62 +105,120 @@ long hpb_rollup_bytes(const char *field)
 }
 
 /* ------------------------------------------------------------------------
- * smaps: the page size that backs a range
+ * smaps: the page size that backs a range, or the whole heap
  * ------------------------------------------------------------------------ */
-void hpb_backing_add(struct hpb_backing *b, const void *addr, size_t len)
+
+/* One VMA of /proc/self/smaps, as far as the callers need it. */
+struct vma {
+	unsigned long lo, hi;
+	unsigned long kps, rss, thp, hugetlb;	/* bytes */
+	bool priv;				/* 'p' in its permissions */
+	char name[64];				/* "" for anonymous memory */
+};
+
+/* Call fn for every VMA, with its fields complete (a VMA's lines follow its
+ * header, so it is handed over at the next header or at the end). */
+static void smaps_walk(void (*fn)(const struct vma *v, void *arg), void *arg)
 {
-	unsigned long lo = (unsigned long)addr, hi = lo + len, vlo = 0, vhi = 0;
-	unsigned long kps = 0, rss = 0, thp = 0;
-	bool in = false;
-	char line[512];
+	struct vma v;
+	bool have = false;
+	char line[512], perms[8];
+	unsigned long n;
 	FILE *f = fopen("/proc/self/smaps", "r");
 
 	if (!f)
 		return;
-	/* a VMA's lines follow its header; account it at the next header */
 	for (;;) {
 		char *got = fgets(line, sizeof(line), f);
 		unsigned long a, e;
-		bool hdr = got && sscanf(line, "%lx-%lx ", &a, &e) == 2 &&
+		int off = 0;
+		bool hdr = got && sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &a, &e, perms, &off) >= 3 &&
 			   strchr(line, '-') < strchr(line, ' ');
 
-		if ((hdr || !got) && in) {
-			unsigned long s = vlo > lo ? vlo : lo, t = vhi < hi ? vhi : hi;
-			size_t ov = t - s;
-
-			if (kps >= GB)
-				b->h1g += ov;
-			else if (kps >= 2 * MB)
-				b->h2m += ov;
-			else {
-				/* THP: the VMA's share, spread evenly */
-				size_t h = rss ? (size_t)((double)ov * ((double)thp / (double)rss)) : 0;
-
-				if (h > ov)
-					h = ov;
-				b->thp += h;
-				b->b4k += ov - h;
-			}
-		}
+		if ((hdr || !got) && have)
+			fn(&v, arg);
 		if (!got)
 			break;
 		if (hdr) {
-			vlo = a;
-			vhi = e;
-			in = vlo < hi && vhi > lo;
-			kps = rss = thp = 0;
-			continue;
+			memset(&v, 0, sizeof(v));
+			v.lo = a;
+			v.hi = e;
+			v.priv = perms[3] == 'p';
+			snprintf(v.name, sizeof(v.name), "%s", off > 0 ? line + off : "");
+			v.name[strcspn(v.name, "\n")] = '\0';
+			have = true;
+		} else if (sscanf(line, "KernelPageSize: %lu kB", &n) == 1) {
+			v.kps = n << 10;
+		} else if (sscanf(line, "Rss: %lu kB", &n) == 1) {
+			v.rss = n << 10;
+		} else if (sscanf(line, "AnonHugePages: %lu kB", &n) == 1) {
+			v.thp = n << 10;
+		} else if (sscanf(line, "Private_Hugetlb: %lu kB", &n) == 1 ||
+			   sscanf(line, "Shared_Hugetlb: %lu kB", &n) == 1) {
+			v.hugetlb += n << 10;
 		}
-		if (!in)
-			continue;
-		if (sscanf(line, "KernelPageSize: %lu kB", &kps) == 1)
-			kps <<= 10;
-		else if (sscanf(line, "Rss: %lu kB", &rss) == 1)
-			rss <<= 10;
-		else if (sscanf(line, "AnonHugePages: %lu kB", &thp) == 1)
-			thp <<= 10;
 	}
 	fclose(f);
+}
+
+/* bytes of a VMA's size class, len of them on 4 KiB pages spread over 4 KiB
+ * and THP in the VMA's proportion */
+static void backing_put(struct hpb_backing *b, const struct vma *v, size_t len)
+{
+	if (v->kps >= GB) {
+		b->h1g += len;
+	} else if (v->kps >= 2 * MB) {
+		b->h2m += len;
+	} else {
+		size_t h = v->rss ? (size_t)((double)len * ((double)v->thp / (double)v->rss)) : 0;
+
+		if (h > len)
+			h = len;
+		b->thp += h;
+		b->b4k += len - h;
+	}
+}
+
+struct range_walk {
+	struct hpb_backing *b;
+	unsigned long lo, hi;
+};
+
+static void range_vma(const struct vma *v, void *arg)
+{
+	struct range_walk *w = arg;
+	unsigned long s = v->lo > w->lo ? v->lo : w->lo, t = v->hi < w->hi ? v->hi : w->hi;
+
+	if (s < t)
+		backing_put(w->b, v, t - s);
+}
+
+void hpb_backing_add(struct hpb_backing *b, const void *addr, size_t len)
+{
+	struct range_walk w = { b, (unsigned long)addr, (unsigned long)addr + len };
+
+	smaps_walk(range_vma, &w);
+}
+
+/*
+ * The heap: what a malloc can be in. Hugetlb mappings of any name (anonymous,
+ * memfd, hugetlbfs), counted by their touched bytes (their Rss is 0), and
+ * private anonymous memory ([heap], unnamed, [anon:...]) by its resident
+ * bytes. Not files, not the main thread's stack, not the kernel's [vdso].
+ */
+static void heap_vma(const struct vma *v, void *arg)
+{
+	if (v->kps >= 2 * MB)
+		backing_put(arg, v, v->hugetlb);
+	else if (v->priv && (!v->name[0] || !strcmp(v->name, "[heap]") ||
+			     !strncmp(v->name, "[anon:", 6)))
+		backing_put(arg, v, v->rss);
+}
+
+void hpb_backing_heap(struct hpb_backing *b)
+{
+	memset(b, 0, sizeof(*b));
+	smaps_walk(heap_vma, b);
 }
 
 const char *hpb_backing_str(const struct hpb_backing *b, char *buf, size_t len)

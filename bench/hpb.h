@@ -29,6 +29,7 @@
 #ifndef HPB_H
 #define HPB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,8 +39,8 @@
 #define MB		(1UL << 20)
 #define GB		(1UL << 30)
 #define HPB_MAX_RUNS	64
-#define HPB_MAX_METRICS	16
-#define HPB_MAX_PEERS	16
+#define HPB_MAX_METRICS	48
+#define HPB_MAX_PEERS	24
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------------
@@ -60,6 +61,8 @@ struct hpb_opts {
 	size_t waste_live;		/* waste: live bytes of the workload */
 	int small_threads;
 	unsigned long small_ops;
+	unsigned int heap_slots;	/* larson, mix: live objects per thread */
+	unsigned long chase_nodes;	/* chase: nodes of the hash table */
 	int timeout;			/* seconds per worker */
 	bool verbose;
 	/* worker only */
@@ -178,6 +181,8 @@ struct hpb_metric {
 	const char *ref;	/* peer the ratios are taken against */
 	bool aux;		/* a scenario's own (its verdict prints it): not
 				 * in the tables, the summary or the chart */
+	bool table_only;	/* in the scenario's table, not in the summary
+				 * or the chart (a share in %, not a cost) */
 };
 
 struct hpb_scenario {
@@ -210,6 +215,9 @@ struct hpb_scenario {
 extern const struct hpb_scenario hpb_scen_first_write, hpb_scen_tlb, hpb_scen_churn,
 	hpb_scen_waste, hpb_scen_small, hpb_scen_uring, hpb_scen_compat;
 extern const struct hpb_scenario hpb_scen_segments;
+/* issue 14: the whole heap on huge pages */
+extern const struct hpb_scenario hpb_scen_larson, hpb_scen_prodcons, hpb_scen_mix,
+	hpb_scen_chase;
 
 /* the results store (hpb-report.c) */
 struct hpb_series {
@@ -297,11 +305,52 @@ struct hpb_backing {
 	size_t b4k, thp, h2m, h1g;
 };
 void hpb_backing_add(struct hpb_backing *b, const void *addr, size_t len);
+/* The same for every mapping a malloc can be in (hpb_backing_heap in
+ * hpb-util.c says which): resident bytes, hugetlb ones as touched. */
+void hpb_backing_heap(struct hpb_backing *b);
 /* "2M 100%", "4K 60% THP 40%" */
 const char *hpb_backing_str(const struct hpb_backing *b, char *buf, size_t len);
 
 void hpb_print_machine(FILE *out);
 const char *hpb_size_str(size_t n, char *buf, size_t len);
 int hpb_parse_size(const char *s, size_t *out);
+
+/* ------------------------------------------------------------------------
+ * the whole-heap scenarios (hpb-heap.c)
+ * ------------------------------------------------------------------------ */
+/*
+ * What they share. Their reference is
+ * the preload at threshold 0, which serves every malloc from the pool.
+ */
+#define HPB_HEAP_REF	"hugepool-preload-t0"
+
+struct hpb_heap_mark {
+	struct hpb_backing bk;	/* the heap's pages before the workload */
+	long rss;		/* RssAnon before the workload */
+};
+
+/* parent: the process's malloc, whoever provides it */
+bool hpb_heap_applies(const struct hpb_peer *p);
+/* parent: pages for a heap of bytes at most */
+void hpb_heap_needs(const struct hpb_peer *p, size_t bytes, size_t *n2m, size_t *n1g);
+/* parent: metrics NAME (the time), NAME-held (per live byte, or MiB) and
+ * NAME-huge (% on hugetlb, in the table only) */
+void hpb_heap_metrics(const char *name, const char *title, const char *unit, bool per_live);
+/* parent: the issue's targets for the time of metric, and the share */
+void hpb_heap_verdict_speed(FILE *out, const char *metric);
+void hpb_heap_verdict_share(FILE *out, const char *scen);
+/* worker: a table of n sizes from lo to hi, log-uniform, the same in every
+ * worker (a look-up per operation, not a log()) */
+void hpb_heap_sizes(uint32_t *sizes, int n, size_t lo, size_t hi);
+/* worker: n thread stacks, resident before the mark (NULL on failure), and
+ * a thread on the i-th of them (-1 after hpb_fail) */
+void *hpb_heap_stacks(int n);
+int hpb_heap_thread(pthread_t *t, void *stacks, int i, void *(*fn)(void *), void *arg);
+/* worker: before the workload; then NAME-held and NAME-huge (live: the
+ * bytes the workload keeps, 0 for held in MiB) */
+void hpb_heap_mark(struct hpb_heap_mark *m);
+/* worker: an allocation of size failed: say so and end the worker */
+void hpb_heap_oom(size_t size) __attribute__((noreturn));
+void hpb_heap_emit(const char *name, const struct hpb_heap_mark *m, size_t live);
 
 #endif /* HPB_H */
