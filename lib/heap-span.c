@@ -6,7 +6,7 @@
  * A span's objects are handed out first from its free list, then from the
  * part never handed out (bump), so a new span is not written before it is
  * used. Its size grows with the class: 64 objects (16 of the largest
- * classes), rounded up to whole granules.
+ * classes), 32 KiB at least, rounded up to whole granules.
  */
 #include "heap.h"
 
@@ -18,9 +18,11 @@ static size_t span_bytes(const struct hugepool *pool, unsigned int cls)
 	size_t gsz = pool->h->size / GRANULES;
 	size_t want = osize * 64;
 
-	/* 64 objects (16 for the largest classes), in whole granules: what
-	 * a thread keeps of each class it uses stays small, and a span is
-	 * refilled from the pool once every 64 allocations at most */
+	/* 64 objects at least (16 for the largest classes), in whole
+	 * granules; 32 KiB at least, so that the span's descriptor (on base
+	 * pages, with the rest of the metadata) stays under 1% of the heap */
+	if (want < 32 * 1024)
+		want = 32 * 1024;
 	if (want > 256 * 1024)
 		want = 256 * 1024;
 	return (want + gsz - 1) / gsz * gsz;

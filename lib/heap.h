@@ -7,7 +7,7 @@
  *  - A span is a granule range of a MIXED page (mixed.c), so spans of all
  *    classes and threads share huge pages with each other and with
  *    granule blocks: 64 threads that malloc 16 bytes hold 64 spans of
- *    4 KiB (a quarter of one huge page), not 64 pages.
+ *    32 KiB (one huge page), not 64 pages.
  *  - Ownership by address stays O(1): the MIXED page's span_at[] maps a
  *    granule to its span; no header sits in front of any object.
  *  - The owner thread allocates and frees with no lock and no atomic
