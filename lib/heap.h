@@ -28,8 +28,9 @@
 
 struct hp_theap;
 
-/* Three cache lines, so that a free by another thread never touches the
- * line the owner writes on every allocation and free: */
+/* Three cache lines' worth, so that a free by another thread never writes
+ * near what the owner writes on every allocation and free. Padded, not
+ * aligned: metadata memory is not cache-line aligned. */
 struct hp_span {
 	/* written by the owner, no lock: */
 	void *free;			/* objects freed by the owner */
@@ -37,8 +38,9 @@ struct hp_span {
 	uint32_t bump;			/* objects from here on never handed out */
 	uint32_t nobj;
 	struct hp_span *next, *prev;	/* the owner's class ring, or abandoned list */
+	char pad_owner[64 - 8 - 4 * 3 - 4 - 2 * 8];
 	/* read by every free, written rarely: */
-	struct hp_theap *owner __attribute__((aligned(64)));	/* NULL: abandoned */
+	struct hp_theap *owner;		/* NULL: abandoned (its thread exited) */
 	char *start;
 	uint32_t osize;
 	uint8_t cls;
@@ -47,8 +49,10 @@ struct hp_span {
 	struct hugepool *pool;
 	struct hp_arena *arena;
 	size_t slot;			/* the MIXED page's slot */
+	char pad_shared[8];
 	/* written by other threads' frees: */
-	void *xfree __attribute__((aligned(64)));
+	void *xfree;
+	char pad_remote[64 - 8];
 };
 
 struct hp_theap {
