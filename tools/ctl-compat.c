@@ -556,7 +556,7 @@ int cmd_hugectl(int argc, char **argv)
 	}
 	if (hc.verbose) {
 		if ((status = hc_verbose(hc.verbose, verb, sizeof(verb))))
-			return status;
+			goto out;
 		rargv[n++] = (char *)"--verbose";
 		rargv[n++] = verb;
 	}
@@ -567,8 +567,10 @@ int cmd_hugectl(int argc, char **argv)
 			snprintf(segs + strlen(segs), sizeof(segs) - strlen(segs), "%s%s",
 				 *segs ? "," : "", segname[i]);
 	if ((*segs && setenv("HUGEPOOL_SEGMENTS", segs, 1)) ||
-	    (hc.shm && setenv("HUGEPOOL_SHM", "1", 1)))
-		return ctl_error(CTL_FAIL, "setenv: %s", strerror(errno));
+	    (hc.shm && setenv("HUGEPOOL_SHM", "1", 1))) {
+		status = ctl_error(CTL_FAIL, "setenv: %s", strerror(errno));
+		goto out;
+	}
 	if (hc.dry && *segs)
 		printf("HUGEPOOL_SEGMENTS=%s\n", segs);
 	if (hc.dry && hc.shm)
@@ -578,5 +580,8 @@ int cmd_hugectl(int argc, char **argv)
 		rargv[n++] = argv[i];
 	rargv[n] = NULL;
 	optind = 0;
-	return cmd_run(n, rargv);
+	status = cmd_run(n, rargv);	/* returns only when it did not exec */
+out:
+	free(rargv);
+	return status;
 }
