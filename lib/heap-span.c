@@ -89,24 +89,6 @@ unsigned int hp_span_collect(struct hp_span *sp)
 	return n;
 }
 
-/* The span that holds ptr, or NULL when ptr is not in a span: the slot is
- * MIXED as long as a span (or any block) lives in it. */
-struct hp_span *hp_span_of(const struct hp_arena *a, const void *ptr)
-{
-	size_t idx = hp_slot_index(a, ptr);
-	const struct hp_slot *s = &a->slots[idx];
-	struct hp_span **map;
-	size_t off;
-
-	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != HP_SLOT_MIXED)
-		return NULL;
-	map = __atomic_load_n(&s->mixed->span_at, __ATOMIC_ACQUIRE);
-	if (!map)
-		return NULL;
-	off = (size_t)((const char *)ptr - (const char *)hp_slot_addr(a, idx));
-	return __atomic_load_n(&map[off / hp_granule_size(a)], __ATOMIC_ACQUIRE);
-}
-
 /* May this process write into sp's page? Not before a page inherited
  * across fork was made private (a write would need a page the kernel may
  * not have: SIGBUS). */

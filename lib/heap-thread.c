@@ -196,6 +196,7 @@ static hp_cold struct hp_theap *theap_new(struct hugepool *pool)
 	th = hp_meta_zalloc(sizeof(*th));
 	if (th && (pool->heap || (pool->heap = hp_meta_zalloc(sizeof(*pool->heap))))) {
 		th->pool = pool;
+		hp_tc_init(th);
 		th->pnext = pool->heap->theaps;
 		if (th->pnext)
 			th->pnext->pprev = th;
@@ -277,6 +278,7 @@ static void theap_exit(void *arg)
 			hp_pool_lock(pool);
 			if (!th->dead) {
 				pool->heap->allocs += th->allocs;
+				hp_tc_flush(th);
 				client_drop(th, false);
 				theap_drop_spans(th);
 				theap_unlink_pool(th);
@@ -329,6 +331,7 @@ static void heap_atfork_child(void)
 		if (th->dead)
 			continue;
 		client_drop(th, true);
+		hp_tc_forget(th);
 		theap_drop_spans(th);
 		th->pnext = th->pool->heap->theaps;
 		th->pprev = NULL;
@@ -378,8 +381,8 @@ static void heap_destroy_all(struct hugepool *pool)
 	pool->heap = NULL;
 }
 
-/* hugepool_trim (lock held): this thread's empty spans of pool go back,
- * the heads of the rings too. */
+/* hugepool_trim (lock held): this thread's cache goes back to its spans,
+ * and its empty spans go back to the pool, the heads of the rings too. */
 static void heap_trim(struct hugepool *pool)
 {
 	struct hp_theap *th;
@@ -390,6 +393,7 @@ static void heap_trim(struct hugepool *pool)
 	if (!th)
 		return;
 	client_drop(th, false);
+	hp_tc_flush(th);
 	for (c = 0; c < HP_HEAP_CLASSES; c++) {
 		struct hp_span *sp = th->ring[c], *next;
 

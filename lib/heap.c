@@ -154,8 +154,9 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 	th = hp_theap_get(pool);
 	if (unlikely(!th))
 		return NULL;
-	sp = th->ring[cls];
-	p = likely(sp) ? hp_span_pop(sp) : NULL;
+	p = hp_tc_pop(th, (unsigned int)cls);
+	if (unlikely(!p) && likely(sp = th->ring[cls]))
+		p = hp_span_pop(sp);
 	if (unlikely(!p)) {
 		p = hp_heap_alloc_slow(th, (unsigned int)cls);
 		if (!p)
@@ -249,6 +250,8 @@ int hp_heap_free(struct hp_arena *a, void *ptr)
 	}
 	o = __atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE);
 	if (likely(o == hp_tl_heap && o)) {
+		if (likely(hp_tc_push(o, sp->cls, ptr)))
+			return 1;
 		*(void **)ptr = sp->free;
 		sp->free = ptr;
 		if (likely(--sp->used) || o->ring[sp->cls] == sp || hp_tl_pool_locks)

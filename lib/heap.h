@@ -26,6 +26,8 @@
 #define HP_HEAP_CLASSES		36
 #define HP_HEAP_MIN_ALIGN	16	/* alignof(max_align_t) on x86-64 */
 
+_Static_assert((GRANULES & (GRANULES - 1)) == 0, "hp_span_of shifts by granules");
+
 struct hp_theap;
 
 /* Three cache lines' worth, so that a free by another thread never writes
@@ -55,14 +57,26 @@ struct hp_span {
 	char pad_remote[64 - 8];
 };
 
+/* What the thread cache of a class may hold: HP_TC_BYTES, at most
+ * HP_TC_MAX objects and at least HP_TC_MIN (heap-cache.c). */
+#define HP_TC_BYTES		16384
+#define HP_TC_MAX		64
+#define HP_TC_MIN		2
+
 struct hp_theap {
 	struct hugepool *pool;		/* NULL once the pool is destroyed */
+	bool dead;			/* pool destroyed; the thread drops it */
+	uint64_t allocs;		/* objects served (owner only) */
+	/* the thread cache (owner only, heap-cache.c): per class, the
+	 * objects this thread freed last, a list linked through them, and
+	 * how many more it may take. A cached object still counts in its
+	 * span's used: the span cannot go while it is cached. */
+	void *tc[HP_HEAP_CLASSES];
+	uint16_t tc_room[HP_HEAP_CLASSES];
 	struct hp_span *ring[HP_HEAP_CLASSES];	/* head: the span allocated from */
 	struct hp_theap *tnext;		/* this thread's heaps (TLS list) */
 	struct hp_theap *pnext, *pprev;	/* the pool's heaps (pool lock) */
-	bool dead;			/* pool destroyed; the thread drops it */
 	void *large;			/* the large-block cache's (alloc.c) */
-	uint64_t allocs;		/* objects served (owner only) */
 };
 
 /* A consumer above the heap that keeps per-thread state in th->large
@@ -127,8 +141,33 @@ static inline struct hp_theap *hp_theap_get(struct hugepool *pool)
 struct hp_span *hp_span_new(struct hugepool *pool, unsigned int cls);
 void hp_span_release(struct hp_span *sp);
 unsigned int hp_span_collect(struct hp_span *sp);
-struct hp_span *hp_span_of(const struct hp_arena *a, const void *ptr);
 bool hp_span_private(const struct hp_span *sp);
+
+/* The span that holds ptr, or NULL when ptr is not in a span: the slot is
+ * MIXED as long as a span (or any block) lives in it. Inline: every free
+ * asks. */
+static inline struct hp_span *hp_span_of(const struct hp_arena *a, const void *ptr)
+{
+	size_t off = (size_t)((const char *)ptr - a->base);
+	const struct hp_slot *s = &a->slots[off >> a->shift];
+	struct hp_span **map;
+	size_t g;
+
+	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != HP_SLOT_MIXED)
+		return NULL;
+	map = __atomic_load_n(&s->mixed->span_at, __ATOMIC_ACQUIRE);
+	if (!map)
+		return NULL;
+	/* the granule within the page: shifts, not a division by the
+	 * granule size (a page is GRANULES granules, a power of two) */
+	g = (off >> (a->shift - __builtin_ctz(GRANULES))) & (GRANULES - 1);
+	return __atomic_load_n(&map[g], __ATOMIC_ACQUIRE);
+}
+
+/* heap-cache.c */
+void hp_tc_init(struct hp_theap *th);
+void hp_tc_flush(struct hp_theap *th);
+void hp_tc_forget(struct hp_theap *th);
 
 /* heap-thread.c */
 void hp_theap_abandon_span(struct hp_span *sp);
@@ -164,6 +203,36 @@ static inline void *hp_span_pop(struct hp_span *sp)
 	return p;
 }
 
+/* The object of cls this thread freed last, or NULL: still in cache,
+ * unlike the head of a span's free list, freed who knows when. */
+static inline void *hp_tc_pop(struct hp_theap *th, unsigned int cls)
+{
+	void *p = th->tc[cls];
+
+	if (likely(p)) {
+		void *next = *(void **)p;
+
+		th->tc[cls] = next;
+		th->tc_room[cls]++;
+		/* the next malloc of cls reads its link: have it in cache */
+		__builtin_prefetch(next);
+	}
+	return p;
+}
+
+/* The owner's free of an object of cls into the thread cache: false when
+ * it is full, or when this thread is inside the allocator (a signal
+ * handler's free must not meet a flush half-way). */
+static inline bool hp_tc_push(struct hp_theap *th, unsigned int cls, void *p)
+{
+	if (unlikely(!th->tc_room[cls]) || unlikely(hp_tl_pool_locks))
+		return false;
+	*(void **)p = th->tc[cls];
+	th->tc[cls] = p;
+	th->tc_room[cls]--;
+	return true;
+}
+
 /* malloc's path, inline for the preload: NULL sends the caller to
  * hp_heap_alloc / hp_alloc, which handle everything else. */
 static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
@@ -175,11 +244,33 @@ static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
 
 	if (unlikely(!th || th->pool != pool || __atomic_load_n(&th->dead, __ATOMIC_RELAXED)))
 		return NULL;
-	sp = th->ring[cls];
-	if (unlikely(!sp) || unlikely(!(p = hp_span_pop(sp))))
-		return NULL;
+	p = hp_tc_pop(th, cls);
+	if (unlikely(!p)) {
+		sp = th->ring[cls];
+		if (unlikely(!sp) || unlikely(!(p = hp_span_pop(sp))))
+			return NULL;
+	}
 	th->allocs++;
 	return p;
+}
+
+/* free's path, inline for the preload: the owner's free of an object of
+ * a span into the thread cache. false: anything else (not a span's, not
+ * an object's start, another owner, the cache full), which hp_heap_free
+ * sorts out. */
+static inline bool hp_heap_free_fast(const struct hp_arena *a, void *ptr)
+{
+	struct hp_span *sp = hp_span_of(a, ptr);
+	struct hp_theap *th = hp_tl_heap;
+	size_t off;
+
+	if (unlikely(!sp) || unlikely(!th) ||
+	    unlikely(__atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE) != th))
+		return false;
+	off = (size_t)((char *)ptr - sp->start);
+	if (unlikely((size_t)((off * sp->recip) >> 40) * sp->osize != off))
+		return false;
+	return hp_tc_push(th, sp->cls, ptr);
 }
 
 /* Objects served by pool's heaps, all threads (lock held). */

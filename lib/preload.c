@@ -539,7 +539,11 @@ static inline void pl_free(void *ptr)
 		return;
 	}
 	if (likely(!pl_busy && !(pl_fork_mark && !*pl_fork_mark))) {
-		int r = hp_heap_free(a, ptr);
+		int r;
+
+		if (likely(hp_heap_free_fast(a, ptr)))
+			return;
+		r = hp_heap_free(a, ptr);
 
 		if (likely(r == 1))
 			return;
