@@ -164,6 +164,20 @@ static inline struct hp_span *hp_span_of(const struct hp_arena *a, const void *p
 	return __atomic_load_n(&map[g], __ATOMIC_ACQUIRE);
 }
 
+/* The span of which ptr is an object (the start of one), or NULL. */
+static inline struct hp_span *hp_heap_object(const struct hp_arena *a, const void *ptr)
+{
+	struct hp_span *sp = hp_span_of(a, ptr);
+	size_t off;
+
+	if (unlikely(!sp))
+		return NULL;
+	off = (size_t)((const char *)ptr - sp->start);
+	if (unlikely((size_t)((off * sp->recip) >> 40) * sp->osize != off))
+		return NULL;
+	return sp;
+}
+
 /* heap-cache.c */
 void hp_tc_init(struct hp_theap *th);
 void hp_tc_flush(struct hp_theap *th);
@@ -260,15 +274,11 @@ static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
  * sorts out. */
 static inline bool hp_heap_free_fast(const struct hp_arena *a, void *ptr)
 {
-	struct hp_span *sp = hp_span_of(a, ptr);
+	struct hp_span *sp = hp_heap_object(a, ptr);
 	struct hp_theap *th = hp_tl_heap;
-	size_t off;
 
 	if (unlikely(!sp) || unlikely(!th) ||
 	    unlikely(__atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE) != th))
-		return false;
-	off = (size_t)((char *)ptr - sp->start);
-	if (unlikely((size_t)((off * sp->recip) >> 40) * sp->osize != off))
 		return false;
 	return hp_tc_push(th, sp->cls, ptr);
 }

@@ -491,7 +491,19 @@ static hp_cold void *malloc_slow(size_t size)
  * lock and no shared write; NULL sends the call down the slow path, which
  * sets up the pool, falls back and counts.
  */
-static inline void *heap_fast(size_t size, bool zero)
+static hp_cold __attribute__((noinline)) void *heap_refill(struct hugepool *pool, size_t size)
+{
+	void *p;
+
+	pl_busy++;
+	p = hp_heap_alloc(pool, size, 0, false);
+	pl_busy--;
+	return p;
+}
+
+/* Inline into malloc and calloc: a call and a frame less on every one
+ * (class 0 serves size 0 too). */
+static inline __attribute__((always_inline)) void *heap_fast(size_t size, bool zero)
 {
 	struct hugepool *pool = __atomic_load_n(&pl_pool_ptr, __ATOMIC_ACQUIRE);
 	void *p;
@@ -499,12 +511,9 @@ static inline void *heap_fast(size_t size, bool zero)
 	if (unlikely(!pool || pl_busy || size > HP_HEAP_MAX) ||
 	    unlikely(pl_fork_mark && !*pl_fork_mark))
 		return NULL;
-	p = hp_heap_alloc_fast(pool, size ? size : 1);
-	if (unlikely(!p)) {
-		pl_busy++;
-		p = hp_heap_alloc(pool, size, 0, false);
-		pl_busy--;
-	}
+	p = hp_heap_alloc_fast(pool, size);
+	if (unlikely(!p))
+		p = heap_refill(pool, size);
 	if (zero && p)
 		memset(p, 0, size);
 	return p;
@@ -527,6 +536,33 @@ PL_EXPORT void *malloc(size_t size)
 	return pl_malloc(size);
 }
 
+/* A pool block's free that is not the owner's push into its thread cache:
+ * the heap's other paths (remote, cache full, span emptied), else the
+ * pool's. */
+static hp_cold __attribute__((noinline)) void free_slow(struct hp_arena *a, void *ptr)
+{
+	if (likely(!pl_busy && !(pl_fork_mark && !*pl_fork_mark))) {
+		int r = hp_heap_free(a, ptr);
+
+		if (likely(r == 1))
+			return;
+		if (r == 2) {
+			pl_decay(a->pool);
+			return;
+		}
+	}
+	pool_free(a, ptr);
+}
+
+/* The free of a pool block (a: its arena). */
+static inline void pl_free_in(struct hp_arena *a, void *ptr)
+{
+	if (likely(!pl_busy && !(pl_fork_mark && !*pl_fork_mark)) &&
+	    likely(hp_heap_free_fast(a, ptr)))
+		return;
+	free_slow(a, ptr);
+}
+
 static inline void pl_free(void *ptr)
 {
 	struct hp_arena *a;
@@ -538,21 +574,7 @@ static inline void pl_free(void *ptr)
 		__libc_free(ptr);
 		return;
 	}
-	if (likely(!pl_busy && !(pl_fork_mark && !*pl_fork_mark))) {
-		int r;
-
-		if (likely(hp_heap_free_fast(a, ptr)))
-			return;
-		r = hp_heap_free(a, ptr);
-
-		if (likely(r == 1))
-			return;
-		if (r == 2) {
-			pl_decay(a->pool);
-			return;
-		}
-	}
-	pool_free(a, ptr);
+	pl_free_in(a, ptr);
 }
 
 PL_EXPORT void free(void *ptr)
@@ -683,9 +705,41 @@ static hp_cold void *realloc_pool(struct hp_arena *a, void *ptr, size_t size)
 	return p;
 }
 
+/*
+ * realloc of an object of the default pool's heap to a size the heap
+ * serves, by realloc_small's rule (alloc.c: it stays while the new size
+ * fits and uses more than half of it, else it moves) but on the inline
+ * paths, without the API's second lookup. NULL: not such a case, or no
+ * new object to be had inline; realloc_pool then does it all.
+ */
+static inline void *realloc_heap(struct hp_arena *a, void *ptr, size_t size)
+{
+	struct hugepool *pool = __atomic_load_n(&pl_pool_ptr, __ATOMIC_ACQUIRE);
+	struct hp_span *sp;
+	size_t usable;
+	void *p;
+
+	if (unlikely(!pool || pl_busy || !size || size < threshold() || size > HP_HEAP_MAX) ||
+	    unlikely(pl_fork_mark && !*pl_fork_mark))
+		return NULL;
+	sp = hp_heap_object(a, ptr);
+	if (unlikely(!sp || sp->pool != pool))
+		return NULL;
+	usable = sp->osize;
+	if (size <= usable && size > usable / 2)
+		return ptr;
+	p = heap_fast(size, false);
+	if (unlikely(!p))
+		return NULL;
+	memcpy(p, ptr, usable < size ? usable : size);
+	pl_free_in(a, ptr);
+	return p;
+}
+
 PL_EXPORT void *realloc(void *ptr, size_t size)
 {
 	struct hp_arena *a;
+	void *p;
 
 	if (unlikely(!ptr))
 		return pl_malloc(size);
@@ -695,6 +749,9 @@ PL_EXPORT void *realloc(void *ptr, size_t size)
 			return __libc_realloc(ptr, size);
 		return realloc_up(ptr, size);
 	}
+	p = realloc_heap(a, ptr, size);
+	if (likely(p))
+		return p;
 	return realloc_pool(a, ptr, size);
 }
 
