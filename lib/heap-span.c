@@ -68,34 +68,21 @@ void hp_span_release(struct hp_span *sp)
 	hp_meta_free(sp, sizeof(*sp));
 }
 
-/* Take the objects other threads freed into the owner's free list (by the
- * span's owner, or under the pool lock for an abandoned span). Returns how
- * many there were. */
+/* Account for the objects other threads freed (by the span's owner, or
+ * under the pool lock for an abandoned span): they leave used by their
+ * count, with no walk of the list (a walk would wait for every object's
+ * line, one after the other, from the CPU that freed it). The list itself
+ * becomes the free list when that is empty; else it waits on xfree for
+ * the next time. Returns how many were counted. */
 unsigned int hp_span_collect(struct hp_span *sp)
 {
-	void *list, *tail;
-	unsigned int n = 1;
+	unsigned int n = 0;
 
-	if (!__atomic_load_n(&sp->xfree, __ATOMIC_RELAXED))
-		return 0;
-	list = __atomic_exchange_n(&sp->xfree, NULL, __ATOMIC_ACQUIRE);
-	if (!list)
-		return 0;
-	for (tail = list; *(void **)tail; tail = *(void **)tail)
-		n++;
-	*(void **)tail = sp->free;
-	sp->free = list;
-	sp->used -= n;
+	if (__atomic_load_n(&sp->xcount, __ATOMIC_RELAXED)) {
+		n = __atomic_exchange_n(&sp->xcount, 0, __ATOMIC_ACQUIRE);
+		sp->used -= n;
+	}
+	if (!sp->free && __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED))
+		sp->free = __atomic_exchange_n(&sp->xfree, NULL, __ATOMIC_ACQUIRE);
 	return n;
-}
-
-/* May this process write into sp's page? Not before a page inherited
- * across fork was made private (a write would need a page the kernel may
- * not have: SIGBUS). */
-bool hp_span_private(const struct hp_span *sp)
-{
-	const struct hp_slot *s = &sp->arena->slots[sp->slot];
-
-	return !maybe_cow() || sp->arena->fallback ||
-	       __atomic_load_n(&s->gen, __ATOMIC_RELAXED) == hp_fork_gen;
 }

@@ -171,6 +171,19 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 /* ------------------------------------------------------------------------
  * free
  * ------------------------------------------------------------------------ */
+/* Another thread's free: one compare-and-swap onto xfree, then the count
+ * that takes it out of used. In that order: once the owner has counted
+ * it, this thread is done with the span, which may then go (with
+ * whatever xfree still holds: all of it free). */
+static void span_push_remote(struct hp_span *sp, void *p)
+{
+	do
+		*(void **)p = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&sp->xfree, (void **)p, p, true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	__atomic_add_fetch(&sp->xcount, 1, __ATOMIC_RELEASE);
+}
+
 /* A free into a span that has no owner thread, or whose page this forked
  * child has not made private yet: under the pool lock. */
 static hp_cold int free_locked(struct hp_span *sp, void *p)
@@ -186,10 +199,7 @@ static hp_cold int free_locked(struct hp_span *sp, void *p)
 	}
 	if (__atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE)) {
 		hp_pool_op_end(pool);
-		do
-			*(void **)p = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
-		while (!__atomic_compare_exchange_n(&sp->xfree, (void **)p, p, true,
-						    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+		span_push_remote(sp, p);
 		return 1;
 	}
 	*(void **)p = sp->free;
@@ -205,8 +215,9 @@ static hp_cold int free_locked(struct hp_span *sp, void *p)
 }
 
 /* A free that is not the owner's plain push: onto xfree, or under the
- * pool lock for a span without an owner thread or a page not yet private. */
-static hp_cold int free_other(struct hp_span *sp, void *ptr, struct hp_theap *o)
+ * pool lock for a span without an owner thread or a page not yet private.
+ * Not cold: every free of a producer-consumer program comes here. */
+static int free_other(struct hp_span *sp, void *ptr, struct hp_theap *o)
 {
 	if (o && hp_theap_mine(o)) {
 		*(void **)ptr = sp->free;
@@ -224,31 +235,17 @@ static hp_cold int free_other(struct hp_span *sp, void *ptr, struct hp_theap *o)
 	if (!o && !hp_tl_pool_locks)
 		return free_locked(sp, ptr);
 	/* an abandoned span's xfree is taken by whoever adopts it */
-	do
-		*(void **)ptr = __atomic_load_n(&sp->xfree, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&sp->xfree, (void **)ptr, ptr, true,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	span_push_remote(sp, ptr);
 	return 1;
 }
 
-/*
- * Free ptr if it is an object of a span (see hp_heap_free in heap.h).
- * The owner's free is a push onto the span's list: no lock, no atomic.
- */
-int hp_heap_free(struct hp_arena *a, void *ptr)
+/* The free of an object of sp (ptr checked to be one) that is not the
+ * push into the owner's cache: the owner's push onto the span's list when
+ * the cache is full, or another thread's free (see heap.h). */
+int hp_heap_free_span(struct hp_span *sp, void *ptr)
 {
-	struct hp_span *sp = hp_span_of(a, ptr);
-	struct hp_theap *o;
-	size_t off;
+	struct hp_theap *o = __atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE);
 
-	if (!sp)
-		return 0;
-	off = (size_t)((char *)ptr - sp->start);
-	if (unlikely((size_t)((off * sp->recip) >> 40) * sp->osize != off)) {
-		hp_log(1, "free(%p): not an object of the heap; ignored", ptr);
-		return 1;
-	}
-	o = __atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE);
 	if (likely(o == hp_tl_heap && o)) {
 		if (likely(hp_tc_push(o, sp->cls, ptr)))
 			return 1;
@@ -260,6 +257,23 @@ int hp_heap_free(struct hp_arena *a, void *ptr)
 		return 2;
 	}
 	return free_other(sp, ptr, o);
+}
+
+/*
+ * Free ptr if it is an object of a span (see hp_heap_free in heap.h).
+ * The owner's free is a push onto its thread cache: no lock, no atomic.
+ */
+int hp_heap_free(struct hp_arena *a, void *ptr)
+{
+	struct hp_span *sp = hp_span_of(a, ptr);
+
+	if (!sp)
+		return 0;
+	if (unlikely(hp_heap_object(a, ptr) != sp)) {
+		hp_log(1, "free(%p): not an object of the heap; ignored", ptr);
+		return 1;
+	}
+	return hp_heap_free_obj(sp, ptr);
 }
 
 /* Usable size of the object at ptr, 0 if ptr is not in a span. */

@@ -54,7 +54,8 @@ struct hp_span {
 	char pad_shared[8];
 	/* written by other threads' frees: */
 	void *xfree;
-	char pad_remote[64 - 8];
+	uint32_t xcount;		/* pushed onto xfree, not yet out of used */
+	char pad_remote[64 - 8 - 4];
 };
 
 /* What the thread cache of a class may hold: HP_TC_BYTES, at most
@@ -141,7 +142,6 @@ static inline struct hp_theap *hp_theap_get(struct hugepool *pool)
 struct hp_span *hp_span_new(struct hugepool *pool, unsigned int cls);
 void hp_span_release(struct hp_span *sp);
 unsigned int hp_span_collect(struct hp_span *sp);
-bool hp_span_private(const struct hp_span *sp);
 
 /* The span that holds ptr, or NULL when ptr is not in a span: the slot is
  * MIXED as long as a span (or any block) lives in it. Inline: every free
@@ -178,6 +178,17 @@ static inline struct hp_span *hp_heap_object(const struct hp_arena *a, const voi
 	return sp;
 }
 
+/* May this process write into sp's page? Not before a page inherited
+ * across fork was made private (a write would need a page the kernel may
+ * not have: SIGBUS). Inline: every remote free asks. */
+static inline bool hp_span_private(const struct hp_span *sp)
+{
+	const struct hp_slot *s = &sp->arena->slots[sp->slot];
+
+	return !maybe_cow() || sp->arena->fallback ||
+	       __atomic_load_n(&s->gen, __ATOMIC_RELAXED) == hp_fork_gen;
+}
+
 /* heap-cache.c */
 void hp_tc_init(struct hp_theap *th);
 void hp_tc_flush(struct hp_theap *th);
@@ -200,6 +211,7 @@ void *hp_heap_alloc(struct hugepool *pool, size_t size, size_t align, bool zero)
 int hp_heap_free(struct hp_arena *a, void *ptr);
 size_t hp_heap_usable(const struct hp_arena *a, const void *ptr);
 void *hp_heap_alloc_slow(struct hp_theap *th, unsigned int cls);
+int hp_heap_free_span(struct hp_span *sp, void *ptr);
 
 /* An object of sp: its free list first, then its never-used part. */
 static inline void *hp_span_pop(struct hp_span *sp)
@@ -208,6 +220,9 @@ static inline void *hp_span_pop(struct hp_span *sp)
 
 	if (likely(p)) {
 		sp->free = *(void **)p;
+		/* the next pop reads that one's link: often another CPU's
+		 * line (a remote free wrote it), so ask for it now */
+		__builtin_prefetch(sp->free);
 	} else if (sp->bump < sp->nobj) {
 		p = sp->start + (size_t)sp->bump++ * sp->osize;
 	} else {
@@ -268,19 +283,17 @@ static inline void *hp_heap_alloc_fast(struct hugepool *pool, size_t size)
 	return p;
 }
 
-/* free's path, inline for the preload: the owner's free of an object of
- * a span into the thread cache. false: anything else (not a span's, not
- * an object's start, another owner, the cache full), which hp_heap_free
- * sorts out. */
-static inline bool hp_heap_free_fast(const struct hp_arena *a, void *ptr)
+/* free's path, inline: an object of sp (from hp_heap_object) goes into
+ * the owner's thread cache; anything else (the cache full, another
+ * thread's free) to hp_heap_free_span. Returns as hp_heap_free. */
+static inline int hp_heap_free_obj(struct hp_span *sp, void *ptr)
 {
-	struct hp_span *sp = hp_heap_object(a, ptr);
 	struct hp_theap *th = hp_tl_heap;
 
-	if (unlikely(!sp) || unlikely(!th) ||
-	    unlikely(__atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE) != th))
-		return false;
-	return hp_tc_push(th, sp->cls, ptr);
+	if (likely(th) && likely(__atomic_load_n(&sp->owner, __ATOMIC_ACQUIRE) == th) &&
+	    likely(hp_tc_push(th, sp->cls, ptr)))
+		return 1;
+	return hp_heap_free_span(sp, ptr);
 }
 
 /* Objects served by pool's heaps, all threads (lock held). */

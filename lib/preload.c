@@ -554,12 +554,18 @@ static hp_cold __attribute__((noinline)) void free_slow(struct hp_arena *a, void
 	pool_free(a, ptr);
 }
 
-/* The free of a pool block (a: its arena). */
+/* The free of a pool block (a: its arena): an object of the heap's on
+ * the heap's inline path, the rest by free_slow. */
 static inline void pl_free_in(struct hp_arena *a, void *ptr)
 {
+	struct hp_span *sp;
+
 	if (likely(!pl_busy && !(pl_fork_mark && !*pl_fork_mark)) &&
-	    likely(hp_heap_free_fast(a, ptr)))
+	    likely(sp = hp_heap_object(a, ptr))) {
+		if (unlikely(hp_heap_free_obj(sp, ptr) == 2))
+			pl_decay(a->pool);
 		return;
+	}
 	free_slow(a, ptr);
 }
 
