@@ -2,7 +2,8 @@
 /*
  * Description: the small-object heap (lib/heap*.c) through the malloc-like
  * API: every size up to HP_HEAP_MAX on huge pages and owned by its pool,
- * every alignment, calloc after dirty reuse, realloc across classes, 64
+ * every alignment, calloc after dirty reuse, realloc across classes, the
+ * thread cache (last freed first out, bounded, emptied by trim), 64
  * threads holding 16 bytes each in a few pages (not 64), frees from
  * another thread reused by the owner with the pool bounded, everything
  * back at thread exit (live objects freed later by another thread too), a
@@ -96,6 +97,54 @@ static void zero_and_realloc(struct hugepool *p)
 	}
 	hugepool_free(x);
 	CHECK_EQ(pool_used(p), 0);
+}
+
+static size_t heap_spans(struct hugepool *p)
+{
+	size_t n;
+
+	hp_pool_lock(p);
+	n = p->heap ? p->heap->spans : 0;
+	hp_pool_unlock(p);
+	return n;
+}
+
+/* The thread cache (heap-cache.c): it takes the owner's frees up to its
+ * bound (HP_TC_MAX objects of 16 bytes) and hands the last one back
+ * first; frees past the bound go to their spans, which then go back to
+ * the pool, so a thread that frees many objects holds only the spans the
+ * cached ones are in. */
+static void thread_cache(struct hugepool *p)
+{
+	enum { N = 20000 };
+	static void *v[N];
+	struct hp_theap *th;
+	size_t i, n = 0, full;
+	void *q;
+
+	for (i = 0; i < N; i++) {
+		v[i] = hugepool_malloc(p, 16);
+		CHECK(v[i]);
+	}
+	full = heap_spans(p);
+	CHECK(full >= 8);	/* 20000 x 16 B in spans of 32 KiB */
+	for (i = 0; i < N; i++)
+		hugepool_free(v[i]);
+	th = hp_tl_heap;
+	CHECK(th && th->pool == p);
+	for (q = th->tc[0]; q; q = *(void **)q)
+		n++;
+	CHECK_EQ(n, HP_TC_MAX);
+	CHECK_EQ(th->tc_room[0], 0);
+	/* the ring's head and the span of v[0..63]: the others went back */
+	CHECK(heap_spans(p) <= 2);
+	q = hugepool_malloc(p, 16);
+	CHECK(q == v[HP_TC_MAX - 1]);
+	CHECK_EQ(th->tc_room[0], 1);
+	hugepool_free(q);
+	CHECK_EQ(pool_used(p), 0);	/* trim empties the cache first */
+	CHECK(th->tc[0] == NULL);
+	CHECK_EQ(heap_spans(p), 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -300,6 +349,7 @@ int main(void)
 	sizes(p);
 	alignments(p);
 	zero_and_realloc(p);
+	thread_cache(p);
 	many_threads(p);
 	remote_frees(p);
 	thread_exit(p);
