@@ -9,7 +9,8 @@
  * more spans of the ring (taking theirs), and only then takes the pool
  * lock for an abandoned span or a new one. A span that becomes empty is
  * given back at once unless it is the head: what a thread keeps free is
- * at most one span per class.
+ * at most one span per class, and the objects of its thread cache (which
+ * hold their spans until they are used or the cache is emptied).
  *
  * In a forked child nothing is written into a page still shared
  * copy-on-write with the parent before it is made private: frees into

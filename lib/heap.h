@@ -11,8 +11,10 @@
  *  - Ownership by address stays O(1): the MIXED page's span_at[] maps a
  *    granule to its span; no header sits in front of any object.
  *  - The owner thread allocates and frees with no lock and no atomic
- *    operation; another thread's free is one compare-and-swap onto the
- *    span's xfree stack, which the owner takes whole when it runs short.
+ *    operation, through a small per-thread cache of the objects it freed
+ *    last (heap-cache.c); another thread's free is one compare-and-swap
+ *    onto the span's xfree stack and a count, which the owner takes whole
+ *    when it runs short.
  *    Only span carving and release take the pool lock.
  */
 #ifndef HUGEPOOL_HEAP_H
