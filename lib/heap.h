@@ -62,8 +62,8 @@ struct hp_span {
 
 /* What the thread cache of a class may hold: HP_TC_BYTES, at most
  * HP_TC_MAX objects and at least HP_TC_MIN (heap-cache.c). */
-#define HP_TC_BYTES		16384
-#define HP_TC_MAX		64
+#define HP_TC_BYTES		8192
+#define HP_TC_MAX		32
 #define HP_TC_MIN		2
 
 struct hp_theap {
