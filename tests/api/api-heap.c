@@ -136,7 +136,7 @@ static void thread_cache(struct hugepool *p)
 		n++;
 	CHECK_EQ(n, HP_TC_MAX);
 	CHECK_EQ(th->tc_room[0], 0);
-	/* the ring's head and the span of the cached ones: the others went back */
+	/* the ring's head and the cached ones' span: the rest went back */
 	CHECK(heap_spans(p) <= 2);
 	q = hugepool_malloc(p, 16);
 	CHECK(q == v[HP_TC_MAX - 1]);
