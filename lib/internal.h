@@ -406,6 +406,10 @@ void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, si
 /* Extend a USED run at first (npages) in place by extra pages. 0 or -errno. */
 int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		     size_t npages, size_t extra);
+/* pool-gather.c: n pages for a root pool at a new run of slots, its free
+ * pages of shorter extents moved there (mremap) before fresh ones are
+ * faulted. First index or -ENOMEM (lock held). */
+long hp_pool_gather_run(struct hugepool *root, size_t n, size_t align);
 /* Move a run's pages (mremap) to a new run of new_npages; 0 or -errno. */
 long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		      size_t npages, size_t new_npages);

@@ -294,6 +294,9 @@ long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align)
 	first = root_extend(pool, npages, align);
 	if (first >= 0)
 		return first;
+	first = hp_pool_gather_run(pool, npages, align);
+	if (first >= 0)
+		return first;
 	return root_fresh(pool, npages, align);
 }
 
