@@ -13,9 +13,13 @@
  * at max_pages failed with enough free pages in hand. Moving a 2 MiB page
  * is a page-table move of a few microseconds; faulting one clears 2 MiB.
  *
- * Private (movable) arenas only: a HUGEPOOL_SHARED arena keeps slot i at
- * file page i. Not for INTERLEAVE pools: their runs spread over nodes in
- * order, which free pages taken as they come would not keep.
+ * The same fills given empty slots (hp_pool_fill_at): the run after a
+ * MIXED page where a straddling block's fragment goes (mixed.c).
+ *
+ * Pages move in private (movable) arenas only: a HUGEPOOL_SHARED arena
+ * keeps slot i at file page i. Nor in INTERLEAVE pools: their runs spread
+ * over nodes in order, which free pages taken as they come would not
+ * keep. There the fill faults fresh pages.
  */
 #include "internal.h"
 
@@ -124,36 +128,26 @@ static int gather_fresh(struct hugepool *root, struct hp_arena *a, size_t first,
 	return 0;
 }
 
-/*
- * n pages at a fresh run of slots for root, aligned to align slots: the
- * free pages it holds on its nodes first, moved there, then fresh ones.
- * Returns the first index (the run USED, owned by root) or -ENOMEM with
- * the pool as it was, except that pages moved are free at their new
- * slots.
- */
-long hp_pool_gather_run(struct hugepool *root, size_t n, size_t align)
+/* May root's free pages be moved? Not a shared arena's (slot i is file
+ * page i), not across an INTERLEAVE pool's nodes, not a subpool's (its
+ * parent gathers). */
+static bool may_move(const struct hugepool *root)
+{
+	return root->arena->fd < 0 && !root->parent &&
+	       root->cfg.policy != HUGEPOOL_POLICY_INTERLEAVE;
+}
+
+/* Fill the n slots at dst, taken from the empty lists: free pages moved
+ * there (if movable), fresh ones for the rest. 0, or -ENOMEM with the
+ * pages put back and the slots EMPTY again. */
+static int gather_into(struct hugepool *root, size_t dst, size_t n, bool movable)
 {
 	struct hp_arena *a = root->arena;
-	int order[HP_MAX_NODES], k, i;
-	struct gather g = { .nch = 0 };
-	size_t have = 0;
-	long dst, h;
+	struct gather g = { .dst = dst };
+	int order[HP_MAX_NODES], k = hp_node_order(root, order);
+	long h;
 
-	if (a->fd >= 0 || root->parent ||
-	    root->cfg.policy == HUGEPOOL_POLICY_INTERLEAVE)
-		return -ENOMEM;
-	k = hp_node_order(root, order);
-	for (i = 0; i < k; i++)
-		have += root->freelists[order[i]].pages;
-	if (!have)
-		return -ENOMEM;
-	if (have < n && root->max_pages && root->nr_huge_pages + (n - have) > root->max_pages)
-		return -ENOMEM;
-	dst = hp_empty_take(a, n, align);
-	if (dst < 0)
-		return dst;
-	g.dst = (size_t)dst;
-	while (g.filled < n && g.nch < GATHER_CHUNKS &&
+	while (movable && g.filled < n && g.nch < GATHER_CHUNKS &&
 	       (h = scattered_head(root, order, k)) >= 0) {
 		size_t len = a->slots[h].run, take = len < n - g.filled ? len : n - g.filled;
 		size_t moved;
@@ -169,8 +163,55 @@ long hp_pool_gather_run(struct hugepool *root, size_t n, size_t align)
 	if (g.filled < n && gather_fresh(root, a, g.dst + g.filled, n - g.filled))
 		goto undo;
 	root->stats.pages_moved += g.filled;
-	return dst;
+	return 0;
 undo:
 	gather_undo(root, a, &g, n);
 	return -ENOMEM;
+}
+
+/* Free pages root holds that a gather may take. */
+static size_t movable_free(struct hugepool *root)
+{
+	int order[HP_MAX_NODES], k = hp_node_order(root, order), i;
+	size_t have = 0;
+
+	for (i = 0; i < k; i++)
+		have += root->freelists[order[i]].pages;
+	return have;
+}
+
+/* Room under max_pages for n pages of which have can be moved. */
+static bool under_max(const struct hugepool *root, size_t n, size_t have)
+{
+	return have >= n || !root->max_pages || root->nr_huge_pages + (n - have) <= root->max_pages;
+}
+
+/*
+ * n pages at a fresh run of slots for root, aligned to align slots: the
+ * free pages it holds on its nodes first, moved there, then fresh ones.
+ * Returns the first index (the run USED, owned by root) or -ENOMEM with
+ * the pool as it was.
+ */
+long hp_pool_gather_run(struct hugepool *root, size_t n, size_t align)
+{
+	size_t have;
+	long dst;
+
+	if (!may_move(root) || !(have = movable_free(root)) || !under_max(root, n, have))
+		return -ENOMEM;
+	dst = hp_empty_take(root->arena, n, align);
+	if (dst < 0)
+		return dst;
+	return gather_into(root, (size_t)dst, n, true) ? -ENOMEM : dst;
+}
+
+int hp_pool_fill_at(struct hugepool *root, size_t first, size_t n)
+{
+	bool movable = may_move(root);
+	size_t have = movable ? movable_free(root) : 0;
+
+	if (root->parent || !under_max(root, n, have) ||
+	    hp_empty_take_at(root->arena, first, n))
+		return -ENOMEM;
+	return gather_into(root, first, n, movable);
 }
