@@ -72,6 +72,31 @@ static void shares_page(struct hugepool *p)
 	CHECK_POOL(p);
 }
 
+/* with decay 0 the run a straddling block leaves goes back to the kernel
+ * at once: the next one's run is faulted in right there again */
+static void place_refilled(void)
+{
+	struct hugepool *p = api_pool(psz, 0, 0, 0);
+	struct hugepool_counters k;
+	char *a, *c, *d;
+
+	CHECK(hugepool_set_decay_ms(p, 0) == -1);	/* api_pool set -1 */
+	a = hugepool_malloc(p, 2 * psz + 300 * KB);
+	c = hugepool_malloc(p, 100 * KB);
+	CHECK(a && c && c == a + 300 * KB - psz);
+	hugepool_free(a);
+	CHECK(hugepool_counters(p, HUGEPOOL_NODE_ANY, &k) == 0);
+	CHECK_EQ(k.nr_pages, 1);	/* the run went back to the kernel */
+	d = hugepool_malloc(p, psz + 200 * KB);
+	CHECK(d == a + 100 * KB);
+	CHECK(hugepool_counters(p, HUGEPOOL_NODE_ANY, &k) == 0);
+	CHECK_EQ(k.nr_pages, 2);
+	memset(d, 5, psz + 200 * KB);
+	CHECK_PAGE_SIZE(d + psz + 200 * KB - 1, psz);
+	CHECK_POOL(p);
+	CHECK(hugepool_destroy(p) == 0);
+}
+
 /* a reused fragment and run are zeroed by calloc like the rest */
 static void calloc_frag(struct hugepool *p)
 {
@@ -176,6 +201,7 @@ int main(void)
 	no_frag(p);
 	CHECK(hugepool_destroy(p) == 0);
 	subpool_and_destroy();
+	place_refilled();
 	api_end(&kb);
 	return 0;
 }

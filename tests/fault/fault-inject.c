@@ -491,6 +491,24 @@ static void setup_scattered(struct ctx *c)
 
 static int op_malloc_gather(struct ctx *c) { return alloc_into(c, c->pool, 3 * psz, 0, true); }
 
+/* the place a straddling block left, its run given back to the kernel
+ * (decay 0): the next one's run is faulted in there (hp_pool_fill_at) */
+static void setup_straddle_left(struct ctx *c)
+{
+	void *a;
+
+	c->pool = mkpool(0, 0, 0, 0, 0);
+	a = hugepool_malloc(c->pool, 2 * psz + 300 * KB);
+	CHECK(a);
+	xmalloc(c, c->pool, 100 * KB);	/* keeps the fragment's page */
+	hugepool_free(a);
+}
+
+static int op_malloc_straddle(struct ctx *c)
+{
+	return alloc_into(c, c->pool, psz + 200 * KB, 0, false);
+}
+
 /* a fallback pool whose huge pages are used up (max_pages) */
 static void setup_fallback(struct ctx *c)
 {
@@ -950,6 +968,7 @@ static const struct scenario scenarios[] = {
 	{ "malloc-fallback-small", setup_fallback, op_malloc_fb_small, A_ENOMEM },
 	{ "calloc", setup_dirty, op_calloc, A_ENOMEM },
 	{ "calloc-gather", setup_scattered, op_malloc_gather, A_ENOMEM },
+	{ "malloc-straddle", setup_straddle_left, op_malloc_straddle, A_ENOMEM },
 	{ "aligned_alloc", setup_pool, op_aligned, A_ENOMEM },
 	{ "aligned_alloc-small", setup_pool, op_aligned_small, A_ENOMEM },
 	{ "realloc-grow", setup_realloc, op_realloc_grow, A_ENOMEM },
