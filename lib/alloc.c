@@ -5,7 +5,11 @@
  * Two kinds of block:
  *  - a block of at least a page (or aligned to one) is a run of whole pages
  *    at contiguous slots; the run's head slot records its length and the
- *    bytes asked for (never 0: malloc(0) asks for 1);
+ *    bytes asked for (never 0: malloc(0) asks for 1). A block that is not
+ *    a multiple of the page starts with a fragment, the last granules of a
+ *    MIXED page right before its run (mixed.c), instead of a page of its
+ *    own; the head slot records the fragment's granules too (none for
+ *    blocks aligned past a granule, or grown past a page by realloc);
  *  - a smaller block is packed into a MIXED page, cut into 512 granules
  *    (4 KiB of a 2 MiB page, 2 MiB of a 1 GiB page) tracked by out-of-line
  *    bitmaps, so a 300 KiB block costs 300 KiB of a shared page, not 2 MiB.
@@ -59,13 +63,73 @@
  * the pool already (hp_pool_take_run), with req 0, so that only a head can
  * pass free()'s check. Nothing else is written per page: the engine marks
  * a page DIRTY when it comes back to a free list. */
-static void mark_block(struct hp_arena *a, size_t first, size_t n, size_t req)
+static void mark_block(struct hp_arena *a, size_t first, size_t n, size_t req, unsigned int frag)
 {
 	struct hp_slot *s = &a->slots[first];
 
 	s->head = (uint32_t)first;
 	s->run = (uint32_t)n;
 	s->req = req;
+	s->frag = frag;
+}
+
+static size_t block_usable(const struct hp_arena *a, const struct hp_slot *s)
+{
+	return ((size_t)s->run << a->shift) + (size_t)s->frag * hp_granule_size(a);
+}
+
+/*
+ * Granules of the fragment of a size-byte block of a page or more, or 0
+ * for a run of whole pages: the part past its last whole page goes into a
+ * shared MIXED page right before its run instead of taking a page of its
+ * own, so that a 2.1 MiB block does not hold 4 MiB. Not for alignments
+ * past a granule (the fragment starts on a granule), nor for blocks
+ * aligned to a page (realloc asks that for growth: a run grows in place
+ * or moves by mremap, a straddling block is copied), nor for a
+ * HUGEPOOL_SHARED pool (its pages are file pages).
+ */
+static unsigned int frag_granules(const struct hugepool *pool, size_t size, size_t align)
+{
+	const struct hp_arena *a = pool->arena;
+	size_t psz = (size_t)1 << a->shift, rest = size % psz, gsz = hp_granule_size(a);
+
+	if (size < psz || !rest || align > gsz || a->fd >= 0 || rest > psz - gsz)
+		return 0;	/* (a fragment of every granule is a whole page) */
+	return (unsigned int)((rest + gsz - 1) / gsz);
+}
+
+/*
+ * A straddling block of n pages and fg granules, in the cheapest place
+ * first: a place another one left whose run is still free pages; a free
+ * extent of n + 1 pages, whose first page becomes the MIXED page; a place
+ * left whose run must be faulted or moved in (as any new run would); any
+ * n + 1 pages. Places are a root pool's, outside a forked child. Returns
+ * the block's start, or NULL; the run's head in *head and the fragment in
+ * *frag (0: the block is n + 1 whole pages after all).
+ */
+static void *straddle(struct hugepool *pool, size_t n, unsigned int fg, bool zero, size_t *head,
+		      unsigned int *frag)
+{
+	struct hp_arena *a = pool->arena;
+	bool places = !pool->parent && !maybe_cow();
+	void *p = NULL;
+	long first = -ENOMEM;
+
+	*frag = fg;
+	if (places && ((p = hp_mixed_frag_place(pool, fg, n, zero, false, head)) ||
+		       (first = hp_pool_take_free(pool, n + 1)) >= 0 ||
+		       (p = hp_mixed_frag_place(pool, fg, n, zero, true, head))))
+		if (p)
+			return p;
+	if (first < 0 && (first = hp_take_pages(pool, n + 1, 1)) < 0)
+		return NULL;
+	p = hp_mixed_frag_new(pool, a, (size_t)first, fg, zero);
+	*head = (size_t)first + (p ? 1 : 0);
+	if (!p) {
+		*frag = 0;	/* no metadata for a MIXED page: whole pages */
+		p = hp_slot_addr(a, (size_t)first);
+	}
+	return p;
 }
 
 static void *alloc_pages(struct hugepool *pool, size_t size, size_t align, bool zero)
@@ -73,25 +137,40 @@ static void *alloc_pages(struct hugepool *pool, size_t size, size_t align, bool 
 	struct hp_arena *a = pool->arena;
 	size_t psz = (size_t)1 << a->shift;
 	size_t n = size / psz + (size % psz ? 1 : 0);
-	size_t align_slots = align > psz ? align / psz : 1;
+	size_t align_slots = align > psz ? align / psz : 1, head;
+	unsigned int frag = frag_granules(pool, size, align);
+	void *p;
 	long first;
 
-	first = hp_take_pages(pool, n, align_slots);
-	if (first < 0) {
-		if (!pool->fb_arena)
-			return NULL;
-		a = pool->fb_arena;
-		first = hp_fb_take(pool, n, align_slots);
-		if (first < 0)
-			return NULL;	/* fresh anonymous memory: zero */
-		hp_note_fallback(pool);
-	} else if (zero) {
-		pool->stats.bytes_zeroed += hp_pool_zero_run(a, (size_t)first, n) << a->shift;
+	if (frag) {
+		p = straddle(pool, n - 1, frag, zero, &head, &frag);
+		if (p) {
+			n = frag ? n - 1 : n;
+			goto got;
+		}
+	} else if ((first = hp_take_pages(pool, n, align_slots)) >= 0) {
+		head = (size_t)first;
+		p = hp_slot_addr(a, head);
+		goto got;
 	}
-	mark_block(a, (size_t)first, n, size);
-	hp_stat_alloc(pool, size, n * psz);
+	if (!pool->fb_arena)
+		return NULL;
+	a = pool->fb_arena;
+	first = hp_fb_take(pool, n, align_slots);
+	if (first < 0)
+		return NULL;	/* fresh anonymous memory: zero */
+	hp_note_fallback(pool);
+	head = (size_t)first;
+	p = hp_slot_addr(a, head);
+	frag = 0;
+	zero = false;
+got:
+	if (zero)
+		pool->stats.bytes_zeroed += hp_pool_zero_run(a, head, n) << a->shift;
+	mark_block(a, head, n, size, frag);
+	hp_stat_alloc(pool, size, block_usable(a, &a->slots[head]));
 	pool->stats.bytes_held += n * psz;
-	return hp_slot_addr(a, (size_t)first);
+	return p;
 }
 
 /* ------------------------------------------------------------------------
@@ -154,10 +233,24 @@ fail:
 	return NULL;
 }
 
+/* The run head of the straddling block whose fragment starts off bytes
+ * into MIXED page m, or NULL. */
+static struct hp_slot *frag_head(struct hp_arena *a, const struct hp_mixed *m, size_t off)
+{
+	size_t gsz = hp_granule_size(a);
+	struct hp_slot *h;
+
+	if (off % gsz || !hp_mixed_frag_at(m, (unsigned int)(off / gsz)))
+		return NULL;
+	h = &a->slots[m->slot + 1];
+	return h->state == HP_SLOT_USED && h->head == m->slot + 1 && h->req && h->frag ? h : NULL;
+}
+
 /*
  * What ptr is (lock held): the usable size of the live block that starts at
  * ptr, with the bytes asked for in *req and the pool in *owner; 0 if ptr is
- * not the start of a live block.
+ * not the start of a live block. A straddling block's run head is not its
+ * start (its fragment is).
  */
 static size_t block_lookup(struct hp_arena *a, const void *ptr, size_t *req,
 			   struct hugepool **owner)
@@ -167,14 +260,20 @@ static size_t block_lookup(struct hp_arena *a, const void *ptr, size_t *req,
 	size_t off = (size_t)((const char *)ptr - (const char *)hp_slot_addr(a, idx));
 
 	if (s->state == HP_SLOT_MIXED) {
-		*owner = s->mixed->pool;
-		return hp_mixed_lookup(a, s->mixed, off, req);
-	}
-	if (s->state != HP_SLOT_USED || off || s->head != idx || !s->req)
+		const struct hp_slot *h = frag_head(a, s->mixed, off);
+
+		if (h)
+			s = h;
+		else {
+			*owner = s->mixed->pool;
+			return hp_mixed_lookup(a, s->mixed, off, req);
+		}
+	} else if (s->state != HP_SLOT_USED || off || s->head != idx || !s->req || s->frag) {
 		return 0;
+	}
 	*req = s->req;
 	*owner = s->owner;
-	return (size_t)s->run << a->shift;
+	return block_usable(a, s);
 }
 
 /* Lock held. */
@@ -184,19 +283,27 @@ static void free_locked(struct hp_arena *a, void *ptr)
 	struct hp_slot *s = &a->slots[idx];
 	struct hugepool *owner;
 	size_t req, usable = block_lookup(a, ptr, &req, &owner);
+	size_t off = (size_t)((char *)ptr - (char *)hp_slot_addr(a, idx));
 
 	if (!usable) {
 		hp_log(1, "free(%p): not the start of a live block; ignored", ptr);
 		return;
 	}
 	if (s->state == HP_SLOT_MIXED) {
-		size_t off = (size_t)((char *)ptr - (char *)hp_slot_addr(a, idx));
+		struct hp_mixed *m = s->mixed;
+		unsigned int st = (unsigned int)(off / hp_granule_size(a));
 
-		hp_mixed_free(a, s->mixed, (unsigned int)(off / hp_granule_size(a)));
-		return;
+		if (!hp_mixed_frag_at(m, st)) {
+			hp_mixed_free(a, m, st);
+			return;
+		}
+		idx = m->slot + 1;	/* the run; the fragment goes first */
+		s = &a->slots[idx];
+		hp_mixed_frag_free(a, m, st);
+		s->frag = 0;
 	}
 	hp_stat_free(owner, req, usable);
-	owner->stats.bytes_held -= usable;
+	owner->stats.bytes_held -= (size_t)s->run << a->shift;
 	s->req = 0;
 	hp_run_put(owner, a, idx, s->run);
 }
@@ -350,6 +457,19 @@ static int grow_in_place(struct hugepool *pool, struct hp_arena *a, size_t idx,
 	return -ENOMEM;
 }
 
+/* A straddling block (its run head h, lock held) stays where it is while
+ * the new size fits and uses more than half of it (any shrink, if
+ * keep_pages); else NULL: it is copied, into a plain run if it grows. */
+static void *realloc_frag(struct hp_slot *h, void *ptr, size_t size, bool keep_pages,
+			  size_t usable)
+{
+	if (size > usable || (!keep_pages && size <= usable / 2))
+		return NULL;
+	hp_stat_resize(h->owner, h->req, usable, size, usable);
+	h->req = size;
+	return ptr;
+}
+
 /* A whole-page block resized without copying (lock held): shrink gives the
  * tail pages back; growth takes the slots right after the block, or moves
  * the block's pages (mremap) to a run with room. A block shrinking below
@@ -391,10 +511,26 @@ static void *realloc_pages(struct hp_arena *a, size_t idx, size_t size, bool kee
 		return NULL;
 	idx = (size_t)dst;
 resized:
-	mark_block(a, idx, n, size);
+	mark_block(a, idx, n, size, 0);
 	hp_stat_resize(pool, old_req, old_n * psz, size, n * psz);
 	pool->stats.bytes_held += (n - old_n) * psz;
 	return hp_slot_addr(a, idx);
+}
+
+/* ptr (a live block of usable bytes) resized without a copy (lock held),
+ * or NULL. */
+static void *resize_in_place(struct hp_arena *a, void *ptr, size_t size, size_t usable,
+			     bool keep_pages)
+{
+	size_t idx = hp_slot_index(a, ptr);
+	struct hp_slot *s = &a->slots[idx], *h;
+
+	if (s->state != HP_SLOT_MIXED)
+		return realloc_pages(a, idx, size, keep_pages);
+	h = frag_head(a, s->mixed, (size_t)((char *)ptr - (char *)hp_slot_addr(a, idx)));
+	if (h)
+		return realloc_frag(h, ptr, size, keep_pages, usable);
+	return hp_mixed_realloc(a, ptr, size);
 }
 
 /* An object of the small-object heap: it stays while the new size fits
@@ -458,20 +594,20 @@ void *hugepool_realloc(struct hugepool *pool, void *ptr, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (a->slots[hp_slot_index(a, ptr)].state == HP_SLOT_MIXED)
-		np = hp_mixed_realloc(a, ptr, size);
-	else
-		np = realloc_pages(a, hp_slot_index(a, ptr), size, false);
+	np = resize_in_place(a, ptr, size, usable, false);
 	hp_pool_op_end(a->pool);
 	if (np)
 		return np;
-	/* a new block and a copy: across the page boundary, or no room */
-	np = hp_alloc(owner, size, 0, false);
-	if (!np && size <= usable && a->slots[hp_slot_index(a, ptr)].state == HP_SLOT_USED) {
+	/* a new block and a copy: across the page boundary, or no room. A
+	 * block that grows past a page gets a plain run (aligned to a page),
+	 * so that its next growth can be in place or by mremap. */
+	np = hp_alloc(owner, size, size > usable && size >= owner->h->size ? owner->h->size : 0,
+		      false);
+	if (!np && size <= usable) {
 		/* a shrink never fails: no MIXED page to be had, so the block
-		 * keeps (fewer) whole pages where it is */
+		 * keeps (fewer) whole pages, or all it has, where it is */
 		hp_pool_lock(a->pool);
-		np = realloc_pages(a, hp_slot_index(a, ptr), size, true);
+		np = resize_in_place(a, ptr, size, usable, true);
 		if (np)
 			owner->stats.failures--;	/* hp_alloc counted it */
 		hp_pool_op_end(a->pool);
@@ -506,7 +642,10 @@ static void alloc_destroy_all(struct hugepool *pool)
 			if (s->state == HP_SLOT_MIXED) {
 				hp_mixed_release(a, s->mixed);
 			} else if (s->state == HP_SLOT_USED && s->head == i && s->req) {
+				/* a fragment's MIXED page went (or goes) as the
+				 * loop gets there */
 				s->req = 0;
+				s->frag = 0;
 				hp_run_put(pool, a, i, s->run);
 			}
 		}

@@ -185,17 +185,11 @@ void hp_empty_remove(struct hp_arena *a, size_t idx)
 		hp_empty_insert(a, idx + 1, head + len - idx - 1);
 }
 
-/* Take n EMPTY slots at the alignment; returns the first index or -ENOMEM
- * (the window is full). The slots stay EMPTY until the caller maps them. */
-long hp_empty_take(struct hp_arena *a, size_t n, size_t align)
+/* Take [start, start + n) out of the EMPTY run headed at head. */
+static void empty_carve(struct hp_arena *a, size_t head, size_t start, size_t n)
 {
-	size_t start, head, len;
-	long h = hp_ext_find(a, a->empty_bins, HP_FREE_BINS_A, n, align, &start);
+	size_t len = a->slots[head].run;
 
-	if (h < 0)
-		return -ENOMEM;
-	head = (size_t)h;
-	len = a->slots[head].run;
 	hp_ext_unlink(a->empty_bins, HP_FREE_BINS_A, &a->slots[head]);
 	/* mark the taken slots non-EMPTY before re-inserting the leftovers so
 	 * that they do not coalesce back over them */
@@ -208,7 +202,32 @@ long hp_empty_take(struct hp_arena *a, size_t n, size_t align)
 		hp_empty_insert(a, head, start - head);
 	if (start + n < head + len)
 		hp_empty_insert(a, start + n, head + len - start - n);
+}
+
+/* Take n EMPTY slots at the alignment; returns the first index or -ENOMEM
+ * (the window is full). The slots stay EMPTY until the caller maps them. */
+long hp_empty_take(struct hp_arena *a, size_t n, size_t align)
+{
+	size_t start;
+	long h = hp_ext_find(a, a->empty_bins, HP_FREE_BINS_A, n, align, &start);
+
+	if (h < 0)
+		return -ENOMEM;
+	empty_carve(a, (size_t)h, start, n);
 	return (long)start;
+}
+
+/* Take the n EMPTY slots from first on, first being the head of its EMPTY
+ * run (the slot before it is not EMPTY). 0 or -ENOMEM (not that many). */
+int hp_empty_take_at(struct hp_arena *a, size_t first, size_t n)
+{
+	const struct hp_slot *s = &a->slots[first];
+
+	if (first >= a->nslots || s->state != HP_SLOT_EMPTY || s->run < n ||
+	    (first > 0 && a->slots[first - 1].state == HP_SLOT_EMPTY))
+		return -ENOMEM;
+	empty_carve(a, first, first, n);
+	return 0;
 }
 
 size_t hp_window_slots(size_t shift, size_t max_pages)

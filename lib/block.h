@@ -27,9 +27,11 @@ struct hp_mixed {
 	uint64_t used_map[GWORDS];
 	uint64_t start_map[GWORDS];	/* first granule of each block */
 	uint64_t dirty_map[GWORDS];	/* handed out since the page was zero */
-	uint32_t req[GRANULES];		/* bytes requested, at start granules */
 	struct hp_span **span_at;	/* heap span of each granule, or NULL
 					 * (allocated with the page's first span) */
+	/* last, and not cleared when the record is reused: read only at a
+	 * start granule, which is written first */
+	uint32_t req[GRANULES];		/* bytes requested, at start granules */
 };
 
 /* A process that never forked owns every page it maps; only a forked
@@ -65,6 +67,14 @@ size_t hp_mixed_lookup(const struct hp_arena *a, const struct hp_mixed *m, size_
 void hp_mixed_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st);
 void *hp_mixed_realloc(struct hp_arena *a, void *ptr, size_t size);
 void hp_mixed_release(struct hp_arena *a, struct hp_mixed *m);
+/* blocks that straddle a MIXED page (their fragment, its last granules)
+ * and a run of whole pages right after it */
+void *hp_mixed_frag_new(struct hugepool *pool, struct hp_arena *a, size_t slot, unsigned int fg,
+			bool zero);
+void *hp_mixed_frag_place(struct hugepool *pool, unsigned int fg, size_t n, bool zero,
+			  bool fill, size_t *run);
+bool hp_mixed_frag_at(const struct hp_mixed *m, unsigned int st);
+void hp_mixed_frag_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st);
 /* a granule block that is a small-object heap span: every granule of it
  * maps to sp (heap-span.c) */
 void *hp_mixed_span_take(struct hugepool *pool, size_t bytes, struct hp_span *sp,

@@ -179,6 +179,7 @@ void hp_nodemask_format(const hp_nodemask_t *m, char *buf, size_t len);
  * also the process malloc when preloaded)
  * ------------------------------------------------------------------------ */
 void *hp_meta_zalloc(size_t size);	/* zeroed, or NULL */
+void *hp_meta_alloc_part(size_t size, size_t zero);	/* its first zero bytes zeroed */
 void hp_meta_free(void *p, size_t size);
 /* Large zero-filled arrays mapped straight from the kernel (lazily backed). */
 void *hp_meta_map(size_t size);
@@ -245,7 +246,12 @@ struct hp_slot {
 	uint32_t gen;		/* fork generation the page was made private in */
 	uint32_t run;		/* at both ends of a run: its length in slots */
 	uint32_t head;		/* USED/REGION: index of the run's first slot */
-	uint32_t stamp;		/* FREE head: when freed (ms, wraps) */
+	union {
+		uint32_t stamp;	/* FREE head: when freed (ms, wraps) */
+		uint32_t frag;	/* USED head: granules of its block at the
+				 * end of the MIXED page before the run
+				 * (alloc.c); such a head is no block start */
+	};
 	uint32_t fpage;		/* HUGEPOOL_SHARED: file page mapped here */
 	struct hugepool *owner;	/* pool that holds the page (FREE/USED/MIXED/REGION) */
 	union {
@@ -401,11 +407,21 @@ void hp_pool_watch_flush(void);
  * align: slot alignment (power of two, in slots). Returns the first slot
  * index or -errno; the slots are USED and owned by pool on return. */
 long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align);
+/* The same for a root pool from its free lists only (nothing faulted or
+ * moved): -ENOMEM if no free extent is long enough. */
+long hp_pool_take_free(struct hugepool *root, size_t npages);
 /* Give back a run of USED/MIXED slots of pool to its free lists (lock held). */
 void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, size_t npages);
 /* Extend a USED run at first (npages) in place by extra pages. 0 or -errno. */
 int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		     size_t npages, size_t extra);
+/* pool-gather.c: n pages for a root pool at a new run of slots, its free
+ * pages of shorter extents moved there (mremap) before fresh ones are
+ * faulted. First index or -ENOMEM (lock held). */
+long hp_pool_gather_run(struct hugepool *root, size_t n, size_t align);
+/* The same at [first, first + n), EMPTY slots with first the head of
+ * their run: 0 or -ENOMEM (nothing changed). */
+int hp_pool_fill_at(struct hugepool *root, size_t first, size_t n);
 /* Move a run's pages (mremap) to a new run of new_npages; 0 or -errno. */
 long hp_pool_move_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 		      size_t npages, size_t new_npages);
@@ -437,6 +453,7 @@ long hp_ext_find(struct hp_arena *a, struct hp_slot **bins, unsigned int nbins,
 void hp_empty_insert(struct hp_arena *a, size_t first, size_t n);
 void hp_empty_remove(struct hp_arena *a, size_t idx);
 long hp_empty_take(struct hp_arena *a, size_t n, size_t align);
+int hp_empty_take_at(struct hp_arena *a, size_t first, size_t n);
 size_t hp_window_slots(size_t shift, size_t max_pages);
 struct hp_arena *hp_arena_create(size_t shift, size_t nslots, bool base_pages, bool shared,
 				 const char *name);

@@ -70,6 +70,14 @@ void hp_release_mapping(void *p, size_t len)
 
 void *hp_meta_zalloc(size_t size)
 {
+	return hp_meta_alloc_part(size, size);
+}
+
+/* size bytes of which the first zero are zeroed: a record whose tail is
+ * written before it is read (the MIXED page's req[]) is not cleared on
+ * every reuse. */
+void *hp_meta_alloc_part(size_t size, size_t zero)
+{
 	unsigned int c;
 	size_t csize;
 	void *p;
@@ -86,7 +94,7 @@ void *hp_meta_zalloc(size_t size)
 		p = meta_bins[c];
 		meta_bins[c] = meta_bins[c]->next;
 		pthread_mutex_unlock(&meta_lock);
-		memset(p, 0, csize);
+		memset(p, 0, zero < csize ? zero : csize);
 		return p;
 	}
 	if (meta_left < csize) {

@@ -61,6 +61,20 @@ static unsigned int next_bit(const uint64_t *m, unsigned int i, bool set)
 	return GRANULES;
 }
 
+/* Last index < i whose bit is set; -1 if none. */
+static int prev_set(const uint64_t *m, unsigned int i)
+{
+	while (i > 0) {
+		unsigned int w = (i - 1) / 64, b = (i - 1) % 64;
+		uint64_t v = m[w] & (b == 63 ? ~0ULL : (2ULL << b) - 1);
+
+		if (v)
+			return (int)(w * 64 + 63 - (unsigned int)__builtin_clzll(v));
+		i = w * 64;
+	}
+	return -1;
+}
+
 /* First run of n free granules starting at a multiple of align; returns the
  * start or -1, and (when none fits) the largest free run in *largest. */
 static int find_run(const uint64_t *used, unsigned int n, unsigned int align,
@@ -121,10 +135,28 @@ static struct hp_mixed **mixed_list(struct hugepool *pool, const struct hp_mixed
 /* ------------------------------------------------------------------------
  * blocks inside MIXED pages
  * ------------------------------------------------------------------------ */
+/* The page at slot (taken, owned by pool) becomes MIXED, described by m. */
+static void mixed_init(struct hugepool *pool, struct hp_arena *a, struct hp_mixed *m,
+		       size_t slot, bool fallback)
+{
+	m->pool = pool;
+	m->slot = slot;
+	m->hint = GRANULES;
+	m->fallback = fallback;
+	if (a->slots[slot].flags & HP_SLOT_F_DIRTY)
+		memset(m->dirty_map, 0xff, sizeof(m->dirty_map));
+	a->slots[slot].state = HP_SLOT_MIXED;
+	a->slots[slot].owner = pool;
+	a->slots[slot].head = (uint32_t)slot;
+	a->slots[slot].mixed = m;
+	mixed_list_add(mixed_list(pool, m), m);
+	pool->stats.bytes_held += (size_t)1 << a->shift;
+}
+
 static struct hp_mixed *mixed_new(struct hugepool *pool, bool fallback)
 {
 	struct hp_arena *a = fallback ? pool->fb_arena : pool->arena;
-	struct hp_mixed *m = hp_meta_zalloc(sizeof(*m));
+	struct hp_mixed *m = hp_meta_alloc_part(sizeof(*m), offsetof(struct hp_mixed, req));
 	long first;
 
 	if (!m)
@@ -134,18 +166,7 @@ static struct hp_mixed *mixed_new(struct hugepool *pool, bool fallback)
 		hp_meta_free(m, sizeof(*m));
 		return NULL;
 	}
-	m->pool = pool;
-	m->slot = (size_t)first;
-	m->hint = GRANULES;
-	m->fallback = fallback;
-	if (a->slots[first].flags & HP_SLOT_F_DIRTY)
-		memset(m->dirty_map, 0xff, sizeof(m->dirty_map));
-	a->slots[first].state = HP_SLOT_MIXED;
-	a->slots[first].owner = pool;
-	a->slots[first].head = (uint32_t)first;
-	a->slots[first].mixed = m;
-	mixed_list_add(mixed_list(pool, m), m);
-	pool->stats.bytes_held += (size_t)1 << a->shift;
+	mixed_init(pool, a, m, (size_t)first, fallback);
 	return m;
 }
 
@@ -165,14 +186,58 @@ void hp_mixed_release(struct hp_arena *a, struct hp_mixed *m)
 	hp_meta_free(m, sizeof(*m));
 }
 
+/* Granules [st, st + n) of m become a block that asked for req bytes
+ * (zeroed where dirty if zero); the pool's counters are the caller's. */
+static void *granules_claim(struct hugepool *pool, struct hp_arena *a, struct hp_mixed *m,
+			    unsigned int st, unsigned int n, uint32_t req, bool zero)
+{
+	size_t gsz = hp_granule_size(a);
+	char *p = (char *)hp_slot_addr(a, m->slot) + (size_t)st * gsz;
+
+	bits_set(m->used_map, st, n, true);
+	m->start_map[st / 64] |= 1ULL << (st % 64);
+	m->used += n;
+	m->req[st] = req;
+	if (zero && bits_any(m->dirty_map, st, n)) {
+		memset(p, 0, (size_t)n * gsz);
+		pool->stats.bytes_zeroed += (size_t)n * gsz;
+	}
+	bits_set(m->dirty_map, st, n, true);
+	if (m->used == GRANULES)
+		mixed_list_del(mixed_list(pool, m), m);
+	return p;
+}
+
+/* The block at granule st goes; the page goes back with its last block.
+ * Returns the block's granules. */
+static unsigned int granules_unclaim(struct hp_arena *a, struct hp_mixed *m, unsigned int st,
+				     unsigned int n)
+{
+	unsigned int lo, hi;
+
+	bits_set(m->used_map, st, n, false);
+	m->start_map[st / 64] &= ~(1ULL << (st % 64));
+	m->req[st] = 0;
+	m->used -= n;
+	/* hint stays an upper bound of the largest free run: the old bound,
+	 * or the run the freed granules joined (refined on a failed search) */
+	lo = (unsigned int)(prev_set(m->used_map, st) + 1);
+	hi = next_bit(m->used_map, st + n, true);
+	if (hi - lo > m->hint)
+		m->hint = hi - lo;
+	if (m->used == 0)
+		hp_mixed_release(a, m);
+	else if (!m->on_list)
+		mixed_list_add(mixed_list(m->pool, m), m);
+	return n;
+}
+
 static void *mixed_alloc_in(struct hugepool *pool, struct hp_mixed *m, unsigned int n,
 			    unsigned int align, size_t size, bool zero)
 {
 	struct hp_arena *a = m->fallback ? pool->fb_arena : pool->arena;
-	size_t gsz = hp_granule_size(a);
 	unsigned int largest = 0;
 	int st = find_run(m->used_map, n, align, &largest);
-	char *p;
 
 	if (st < 0) {
 		m->hint = largest;
@@ -181,20 +246,8 @@ static void *mixed_alloc_in(struct hugepool *pool, struct hp_mixed *m, unsigned 
 	/* a page inherited across fork is made private before reuse */
 	if (!m->fallback && maybe_cow() && hp_pool_privatize(a, m->slot, 1))
 		return NULL;
-	bits_set(m->used_map, (unsigned int)st, n, true);
-	bits_set(m->start_map, (unsigned int)st, 1, true);
-	m->used += n;
-	m->req[st] = (uint32_t)size;
-	p = (char *)hp_slot_addr(a, m->slot) + (size_t)st * gsz;
-	if (zero && bits_any(m->dirty_map, (unsigned int)st, n)) {
-		memset(p, 0, (size_t)n * gsz);
-		pool->stats.bytes_zeroed += (size_t)n * gsz;
-	}
-	bits_set(m->dirty_map, (unsigned int)st, n, true);
-	if (m->used == GRANULES)
-		mixed_list_del(mixed_list(pool, m), m);
-	hp_stat_alloc(pool, size, (size_t)n * gsz);
-	return p;
+	hp_stat_alloc(pool, size, (size_t)n * hp_granule_size(a));
+	return granules_claim(pool, a, m, (unsigned int)st, n, (uint32_t)size, zero);
 }
 
 void *hp_mixed_alloc(struct hugepool *pool, size_t size, size_t align, bool zero,
@@ -229,21 +282,86 @@ void *hp_mixed_alloc(struct hugepool *pool, size_t size, size_t align, bool zero
 void hp_mixed_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st)
 {
 	struct hugepool *pool = m->pool;
-	size_t gsz = hp_granule_size(a);
-	unsigned int n = block_granules(m, st);
+	uint32_t req = m->req[st];
 
-	hp_stat_free(pool, m->req[st], (size_t)n * gsz);
-	bits_set(m->used_map, st, n, false);
-	bits_set(m->start_map, st, 1, false);
-	m->req[st] = 0;
-	m->used -= n;
-	m->hint = GRANULES;	/* an upper bound again; refined on search */
-	if (m->used == 0) {
-		hp_mixed_release(a, m);
-		return;
+	hp_stat_free(pool, req, (size_t)granules_unclaim(a, m, st, block_granules(m, st)) *
+		     hp_granule_size(a));
+}
+
+/* ------------------------------------------------------------------------
+ * blocks that straddle a MIXED page and the run after it (alloc.c)
+ *
+ * A block of n pages and a bit starts in the last granules of a MIXED page
+ * (its fragment) and goes on into a run of n whole pages right after that
+ * page, whose other granules serve other blocks: a 2.1 MiB block holds
+ * 2.1 MiB and a share of a page, not 4 MiB. Fragments sit at the top of
+ * their pages and granule blocks fill pages from the bottom, so the place
+ * a straddling block leaves when it goes (the top of the page and the
+ * free run after it) is where the next one fits. The fragment is no block
+ * of its own (req MIXED_FRAG): the run's head slot describes the block.
+ * ------------------------------------------------------------------------ */
+#define MIXED_FRAG	UINT32_MAX
+#define FRAG_SEARCH	32	/* partial pages looked at for a place */
+
+/* The page at slot, taken with the run and USED, becomes MIXED with the
+ * fragment in its last fg granules. The block's start, or NULL (no
+ * metadata: the page stays a whole USED page). */
+void *hp_mixed_frag_new(struct hugepool *pool, struct hp_arena *a, size_t slot, unsigned int fg,
+			bool zero)
+{
+	struct hp_mixed *m = hp_meta_alloc_part(sizeof(*m), offsetof(struct hp_mixed, req));
+
+	if (!m)
+		return NULL;
+	mixed_init(pool, a, m, slot, false);
+	return granules_claim(pool, a, m, GRANULES - fg, fg, MIXED_FRAG, zero);
+}
+
+/* A place left by a straddling block that went, for one of fg granules
+ * and n pages: a partial MIXED page of pool whose last fg granules are
+ * free, followed by a free extent of pool of n pages or more (carved), or
+ * if fill by n empty slots (filled: pool-gather.c, which moves or faults
+ * pages, so the caller asks that last). The run is USED, pool's, at
+ * *run. The block's start, or NULL. A root pool's, outside a forked child
+ * (whose pages would need making private). */
+void *hp_mixed_frag_place(struct hugepool *pool, unsigned int fg, size_t n, bool zero,
+			  bool fill, size_t *run)
+{
+	struct hp_arena *a = pool->arena;
+	struct hp_mixed *m;
+	int looked = 0;
+
+	for (m = pool->mixed_partial; m && looked < FRAG_SEARCH; m = m->next, looked++) {
+		size_t next = m->slot + 1;
+		const struct hp_slot *s;
+
+		if (next >= a->nslots || GRANULES - m->used < fg)
+			continue;
+		s = &a->slots[next];
+		if (s->run < n || (s->state != HP_SLOT_FREE && s->state != HP_SLOT_EMPTY) ||
+		    next_bit(m->used_map, GRANULES - fg, true) < GRANULES)
+			continue;
+		if (s->state == HP_SLOT_FREE && s->owner == pool) {
+			hp_free_carve(pool, a, next, next, n);
+			hp_took_from_free(pool, a, next, n);
+		} else if (!fill || s->state != HP_SLOT_EMPTY || hp_pool_fill_at(pool, next, n)) {
+			continue;
+		}
+		*run = next;
+		return granules_claim(pool, a, m, GRANULES - fg, fg, MIXED_FRAG, zero);
 	}
-	if (!m->on_list)
-		mixed_list_add(mixed_list(pool, m), m);
+	return NULL;
+}
+
+/* The fragment at granule st of m, if a block's fragment starts there. */
+bool hp_mixed_frag_at(const struct hp_mixed *m, unsigned int st)
+{
+	return bit_test(m->start_map, st) && m->req[st] == MIXED_FRAG;
+}
+
+void hp_mixed_frag_free(struct hp_arena *a, struct hp_mixed *m, unsigned int st)
+{
+	granules_unclaim(a, m, st, GRANULES - st);	/* a fragment ends the page */
 }
 
 size_t hp_mixed_lookup(const struct hp_arena *a, const struct hp_mixed *m, size_t off,
@@ -252,7 +370,7 @@ size_t hp_mixed_lookup(const struct hp_arena *a, const struct hp_mixed *m, size_
 	size_t gsz = hp_granule_size(a);
 	unsigned int st = (unsigned int)(off / gsz);
 
-	if (off % gsz || !bit_test(m->start_map, st))
+	if (off % gsz || !bit_test(m->start_map, st) || m->req[st] == MIXED_FRAG)
 		return 0;
 	*req = m->req[st];
 	return (size_t)block_granules(m, st) * gsz;

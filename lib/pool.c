@@ -277,6 +277,17 @@ static long subpool_take_run(struct hugepool *pool, size_t npages, size_t align)
 	return first;
 }
 
+/* A root pool's run of n pages off its free lists only: no page faulted
+ * or moved. First index, or -ENOMEM. */
+long hp_pool_take_free(struct hugepool *root, size_t npages)
+{
+	long first = hp_free_take(root, root->arena, npages, 1);
+
+	if (first >= 0)
+		hp_took_from_free(root, root->arena, (size_t)first, npages);
+	return first;
+}
+
 long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align)
 {
 	struct hp_arena *a = pool->arena;
@@ -292,6 +303,9 @@ long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align)
 		return first;
 	}
 	first = root_extend(pool, npages, align);
+	if (first >= 0)
+		return first;
+	first = hp_pool_gather_run(pool, npages, align);
 	if (first >= 0)
 		return first;
 	return root_fresh(pool, npages, align);

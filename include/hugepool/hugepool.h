@@ -143,7 +143,12 @@ HUGEPOOL_EXPORT long hugepool_trim(struct hugepool *pool);
  * overflows, is NULL + ENOMEM; aligned_alloc wants a power of two (EINVAL
  * otherwise), of any size up to what the address window holds (a 1 GiB
  * alignment from a 2 MiB pool works). Blocks of at least a page are runs
- * of whole pages; smaller ones share pages in 1/512-page granules. When no
+ * of whole pages; one that is not a multiple of the page starts with the
+ * part past its last whole page in the last granules of a page right
+ * before the run, which it shares with other blocks. Smaller blocks share
+ * pages in 1/512-page granules. Blocks aligned past a granule, blocks
+ * realloc grows past a page, and a HUGEPOOL_SHARED pool's are whole pages
+ * only. When no
  * huge page can be had: NULL + ENOMEM, or base pages for a HUGEPOOL_FALLBACK
  * pool; both are counted in the pool's stats (failures, fallbacks).
  * calloc zeroes only memory that was used before: pages fresh from the

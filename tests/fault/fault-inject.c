@@ -470,6 +470,45 @@ static void setup_dirty(struct ctx *c)
 	hugepool_free(p);
 }
 
+/* a pool at its max whose three free pages are single pages between live
+ * blocks: a run of three is gathered from them (pool-gather.c) */
+static void setup_scattered(struct ctx *c)
+{
+	void *p[6];
+	int i;
+
+	c->pool = mkpool(0, 6, 0, 0, -1);
+	for (i = 0; i < 6; i++) {
+		p[i] = hugepool_malloc(c->pool, psz);
+		CHECK(p[i]);
+		memset(p[i], 0xa5, psz);
+	}
+	for (i = 0; i < 6; i += 2)
+		hugepool_free(p[i]);
+	for (i = 1; i < 6; i += 2)
+		blk_add(c, p[i], psz);
+}
+
+static int op_malloc_gather(struct ctx *c) { return alloc_into(c, c->pool, 3 * psz, 0, true); }
+
+/* the place a straddling block left, its run given back to the kernel
+ * (decay 0): the next one's run is faulted in there (hp_pool_fill_at) */
+static void setup_straddle_left(struct ctx *c)
+{
+	void *a;
+
+	c->pool = mkpool(0, 0, 0, 0, 0);
+	a = hugepool_malloc(c->pool, 2 * psz + 300 * KB);
+	CHECK(a);
+	xmalloc(c, c->pool, 100 * KB);	/* keeps the fragment's page */
+	hugepool_free(a);
+}
+
+static int op_malloc_straddle(struct ctx *c)
+{
+	return alloc_into(c, c->pool, psz + 200 * KB, 0, false);
+}
+
 /* a fallback pool whose huge pages are used up (max_pages) */
 static void setup_fallback(struct ctx *c)
 {
@@ -928,6 +967,8 @@ static const struct scenario scenarios[] = {
 	{ "malloc-fallback", setup_fallback, op_malloc_fb_large, A_ENOMEM },
 	{ "malloc-fallback-small", setup_fallback, op_malloc_fb_small, A_ENOMEM },
 	{ "calloc", setup_dirty, op_calloc, A_ENOMEM },
+	{ "calloc-gather", setup_scattered, op_malloc_gather, A_ENOMEM },
+	{ "malloc-straddle", setup_straddle_left, op_malloc_straddle, A_ENOMEM },
 	{ "aligned_alloc", setup_pool, op_aligned, A_ENOMEM },
 	{ "aligned_alloc-small", setup_pool, op_aligned_small, A_ENOMEM },
 	{ "realloc-grow", setup_realloc, op_realloc_grow, A_ENOMEM },
