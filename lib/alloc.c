@@ -117,7 +117,7 @@ static void *straddle(struct hugepool *pool, size_t n, unsigned int fg, bool zer
 
 	*frag = fg;
 	if (places && ((p = hp_mixed_frag_place(pool, fg, n, zero, false, head)) ||
-		       (first = hp_pool_take_free(pool, n + 1)) >= 0 ||
+		       (first = hp_pool_take_free(pool, n + 1, 1)) >= 0 ||
 		       (p = hp_mixed_frag_place(pool, fg, n, zero, true, head))))
 		if (p)
 			return p;

@@ -244,6 +244,23 @@ long hp_free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_t al
 	return -ENOMEM;
 }
 
+long hp_free_head_any(const struct hugepool *pool, const int *order, int k)
+{
+	int i;
+	unsigned int b;
+
+	for (i = 0; i < (order ? k : HP_MAX_NODES); i++) {
+		const struct hp_freelist *fl = &pool->freelists[order ? order[i] : i];
+
+		if (!fl->pages)
+			continue;
+		for (b = 0; b < HP_FREE_BINS; b++)
+			if (fl->bins[b])
+				return fl->bins[b] - pool->arena->slots;
+	}
+	return -1;
+}
+
 /* Take pages the pool holds off its free lists into USED state for the
  * pool itself (free_huge_pages drops). */
 void hp_took_from_free(struct hugepool *pool, struct hp_arena *a, size_t first, size_t n)

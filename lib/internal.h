@@ -409,7 +409,7 @@ void hp_pool_watch_flush(void);
 long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align);
 /* The same for a root pool from its free lists only (nothing faulted or
  * moved): -ENOMEM if no free extent is long enough. */
-long hp_pool_take_free(struct hugepool *root, size_t npages);
+long hp_pool_take_free(struct hugepool *root, size_t npages, size_t align);
 /* Give back a run of USED/MIXED slots of pool to its free lists (lock held). */
 void hp_pool_put_run(struct hugepool *pool, struct hp_arena *a, size_t first, size_t npages);
 /* Extend a USED run at first (npages) in place by extra pages. 0 or -errno. */
@@ -469,6 +469,9 @@ void hp_free_insert(struct hugepool *pool, struct hp_arena *a, size_t first, siz
 void hp_free_carve(struct hugepool *pool, struct hp_arena *a, size_t head, size_t start, size_t n);
 int hp_node_order(struct hugepool *pool, int *order);
 long hp_free_take(struct hugepool *pool, struct hp_arena *a, size_t n, size_t align);
+/* Head of a free extent of pool on one of the k nodes of order (NULL: any
+ * node), the shortest first; -1 if none. */
+long hp_free_head_any(const struct hugepool *pool, const int *order, int k);
 
 /* fault.c: pages into and out of slots */
 struct hp_ffile {	/* a shared arena's page: page fp of file fd */

@@ -23,25 +23,6 @@
  */
 #include "internal.h"
 
-/* Head of a free extent of root on one of the k nodes of order, smallest
- * bin first (short extents are the ones no request fits), or -1. */
-static long scattered_head(struct hugepool *root, const int *order, int k)
-{
-	int i;
-	unsigned int b;
-
-	for (i = 0; i < k; i++) {
-		const struct hp_freelist *fl = &root->freelists[order[i]];
-
-		if (!fl->pages)
-			continue;
-		for (b = 0; b < HP_FREE_BINS; b++)
-			if (fl->bins[b])
-				return fl->bins[b] - root->arena->slots;
-	}
-	return -1;
-}
-
 /* Where the pages of a gather came from, so that a failure can put them
  * back: a gather stops taking extents after GATHER_CHUNKS (the rest of
  * the run is faulted fresh). */
@@ -111,23 +92,6 @@ static void gather_undo(struct hugepool *root, struct hp_arena *a, const struct 
 			hp_empty_insert(a, i, 1);
 }
 
-/* The fresh part, at [first, first + n) of slots taken from the empty
- * lists: as root_fresh, without the taking. */
-static int gather_fresh(struct hugepool *root, struct hp_arena *a, size_t first, size_t n)
-{
-	size_t i;
-
-	if (hp_fault_run(root, a, first, n))
-		return -ENOMEM;
-	for (i = first; i < first + n; i++) {
-		a->slots[i].state = HP_SLOT_USED;
-		a->slots[i].owner = root;
-		hp_pool_acct(root, a->slots[i].node, 1, 0, 0);
-		hp_surplus_added(root, a->slots[i].node);
-	}
-	return 0;
-}
-
 /* May root's free pages be moved? Not a shared arena's (slot i is file
  * page i), not across an INTERLEAVE pool's nodes, not a subpool's (its
  * parent gathers). */
@@ -148,7 +112,7 @@ static int gather_into(struct hugepool *root, size_t dst, size_t n, bool movable
 	long h;
 
 	while (movable && g.filled < n && g.nch < GATHER_CHUNKS &&
-	       (h = scattered_head(root, order, k)) >= 0) {
+	       (h = hp_free_head_any(root, order, k)) >= 0) {
 		size_t len = a->slots[h].run, take = len < n - g.filled ? len : n - g.filled;
 		size_t moved;
 
@@ -160,7 +124,7 @@ static int gather_into(struct hugepool *root, size_t dst, size_t n, bool movable
 			goto undo;
 		}
 	}
-	if (g.filled < n && gather_fresh(root, a, g.dst + g.filled, n - g.filled))
+	if (g.filled < n && hp_pool_fault_at(root, a, g.dst + g.filled, n - g.filled))
 		goto undo;
 	root->stats.pages_moved += g.filled;
 	return 0;

@@ -34,24 +34,17 @@ static long root_fresh(struct hugepool *root, size_t n, size_t align)
 {
 	struct hp_arena *a = root->arena;
 	long first;
-	size_t i;
 	int ret;
 
 	if (root->max_pages && root->nr_huge_pages + n > root->max_pages)
 		return -ENOMEM;
-	first = hp_empty_take(a, n, align);
+	first = hp_empty_take(a, n, align);	/* the slots are USED already */
 	if (first < 0)
 		return first;
-	ret = hp_fault_run(root, a, (size_t)first, n);
+	ret = hp_pool_fault_at(root, a, (size_t)first, n);
 	if (ret) {
 		hp_empty_insert(a, (size_t)first, n);
 		return ret;
-	}
-	for (i = (size_t)first; i < (size_t)first + n; i++) {
-		a->slots[i].state = HP_SLOT_USED;
-		a->slots[i].owner = root;
-		hp_pool_acct(root, a->slots[i].node, 1, 0, 0);
-		hp_surplus_added(root, a->slots[i].node);
 	}
 	return first;
 }
@@ -92,14 +85,9 @@ int hp_pool_grow_run(struct hugepool *pool, struct hp_arena *a, size_t first,
 			if (len > extra)
 				hp_empty_insert(a, next + extra, len - extra);
 		}
-		if (hp_fault_run(root, a, next, extra)) {
+		if (hp_pool_fault_at(root, a, next, extra)) {
 			hp_empty_insert(a, next, extra);
 			return -ENOMEM;
-		}
-		for (i = next; i < next + extra; i++) {
-			a->slots[i].owner = root;
-			hp_pool_acct(root, a->slots[i].node, 1, 0, 0);
-			hp_surplus_added(root, a->slots[i].node);
 		}
 		return 0;
 	}
@@ -172,22 +160,6 @@ static void give_to_parent(struct hugepool *pool, struct hp_arena *a, size_t fir
 	hp_pool_put_run(pool->parent, a, first, n);
 }
 
-/* Head slot of any free extent of pool, or -1. */
-static long any_free_head(struct hugepool *pool)
-{
-	int n;
-	unsigned int b;
-
-	for (n = 0; n < HP_MAX_NODES; n++) {
-		if (!pool->freelists[n].pages)
-			continue;
-		for (b = 0; b < HP_FREE_BINS; b++)
-			if (pool->freelists[n].bins[b])
-				return pool->freelists[n].bins[b] - pool->arena->slots;
-	}
-	return -1;
-}
-
 void hp_decay_kick(struct hugepool *root);
 
 /*
@@ -206,7 +178,7 @@ static long subpool_give_min(struct hugepool *pool, long want)
 	long given = 0;
 
 	while (given < want) {
-		long h = any_free_head(pool);
+		long h = hp_free_head_any(pool, NULL, 0);
 		size_t len, take;
 
 		if (h < 0)
@@ -279,9 +251,9 @@ static long subpool_take_run(struct hugepool *pool, size_t npages, size_t align)
 
 /* A root pool's run of n pages off its free lists only: no page faulted
  * or moved. First index, or -ENOMEM. */
-long hp_pool_take_free(struct hugepool *root, size_t npages)
+long hp_pool_take_free(struct hugepool *root, size_t npages, size_t align)
 {
-	long first = hp_free_take(root, root->arena, npages, 1);
+	long first = hp_free_take(root, root->arena, npages, align);
 
 	if (first >= 0)
 		hp_took_from_free(root, root->arena, (size_t)first, npages);
@@ -297,11 +269,9 @@ long hp_pool_take_run(struct hugepool *pool, size_t npages, size_t align)
 		return -ENOMEM;
 	if (pool->parent)
 		return subpool_take_run(pool, npages, align);
-	first = hp_free_take(pool, a, npages, align);
-	if (first >= 0) {
-		hp_took_from_free(pool, a, (size_t)first, npages);
+	first = hp_pool_take_free(pool, npages, align);
+	if (first >= 0)
 		return first;
-	}
 	first = root_extend(pool, npages, align);
 	if (first >= 0)
 		return first;
@@ -677,7 +647,7 @@ static int subpool_resize(struct hugepool *pool, size_t min_pages, size_t max_pa
 		pool->spool.rsv_hpages++;
 	}
 	while (pool->spool.rsv_hpages > want_rsv) {
-		long h = any_free_head(pool);
+		long h = hp_free_head_any(pool, NULL, 0);
 
 		if (h < 0)
 			break;
